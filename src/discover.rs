@@ -1,0 +1,143 @@
+//! Walks a root and sorts the files prodsafe reads by kind. Respects
+//! `.gitignore` (also outside git repos), skips `node_modules` and `.git`,
+//! never follows symlinks, and turns walk errors into load errors that name
+//! the path.
+
+use std::path::{Path, PathBuf};
+
+use crate::formats::{appcode, compose, dockerfile};
+use crate::source::LoadError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Compose,
+    Dockerfile,
+    Shell,
+    Workflow,
+    AppEntry,
+    Nginx,
+    Prisma,
+    DockerIgnore,
+}
+
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub rel: String,
+    pub abs: PathBuf,
+    pub kind: FileKind,
+}
+
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub files: Vec<Discovered>,
+    /// Every regular file seen (relative paths), for existence checks.
+    pub all_paths: Vec<String>,
+    pub errors: Vec<LoadError>,
+}
+
+pub fn classify(rel: &str) -> Option<FileKind> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let lower = name.to_ascii_lowercase();
+    if rel.starts_with(".github/workflows/") || rel.contains("/.github/workflows/") {
+        if lower.ends_with(".yml") || lower.ends_with(".yaml") {
+            return Some(FileKind::Workflow);
+        }
+    }
+    if compose::is_compose_name(name) {
+        return Some(FileKind::Compose);
+    }
+    if dockerfile::is_dockerfile_name(name) {
+        return Some(FileKind::Dockerfile);
+    }
+    if name == ".dockerignore" || name.ends_with(".dockerignore") {
+        return Some(FileKind::DockerIgnore);
+    }
+    if lower.ends_with(".sh") || lower == "entrypoint" || lower == "docker-entrypoint" {
+        return Some(FileKind::Shell);
+    }
+    if lower == "schema.prisma" {
+        return Some(FileKind::Prisma);
+    }
+    if lower.ends_with(".conf") && (rel.contains("nginx") || lower.starts_with("default")) {
+        return Some(FileKind::Nginx);
+    }
+    if appcode::is_entry_path(rel) {
+        return Some(FileKind::AppEntry);
+    }
+    None
+}
+
+pub fn rel_path(root: &Path, p: &Path) -> String {
+    let r = p.strip_prefix(root).unwrap_or(p);
+    r.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+pub fn walk(root: &Path, exclude: &[String]) -> Walk {
+    let mut out = Walk::default();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            let n = e.file_name().to_string_lossy();
+            !(n == "node_modules" || n == ".git" || n == "target")
+        })
+        .build();
+    for entry in walker {
+        match entry {
+            Err(e) => {
+                let path = match &e {
+                    ignore::Error::WithPath { path, .. } => rel_path(root, path),
+                    _ => String::from("."),
+                };
+                out.errors.push(LoadError {
+                    rel: path,
+                    line: None,
+                    message: format!("cannot walk: {e}"),
+                });
+            }
+            Ok(entry) => {
+                let Some(ft) = entry.file_type() else { continue };
+                if !ft.is_file() {
+                    continue;
+                }
+                let rel = rel_path(root, entry.path());
+                if exclude.iter().any(|x| rel == *x || rel.starts_with(&format!("{}/", x.trim_end_matches('/')))) {
+                    continue;
+                }
+                out.all_paths.push(rel.clone());
+                if let Some(kind) = classify(&rel) {
+                    out.files.push(Discovered {
+                        rel,
+                        abs: entry.path().to_path_buf(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.all_paths.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(classify("docker-compose.production.yml"), Some(FileKind::Compose));
+        assert_eq!(classify("apps/a/Dockerfile"), Some(FileKind::Dockerfile));
+        assert_eq!(classify("apps/a/entrypoint.sh"), Some(FileKind::Shell));
+        assert_eq!(classify(".github/workflows/ci.yml"), Some(FileKind::Workflow));
+        assert_eq!(classify("apps/a/src/main.ts"), Some(FileKind::AppEntry));
+        assert_eq!(classify("nginx/nginx.conf"), Some(FileKind::Nginx));
+        assert_eq!(classify("README.md"), None);
+    }
+}

@@ -1,0 +1,186 @@
+//! The edit engine: splice byte-range edits into a file's text, verify the
+//! result, and write it atomically.
+//!
+//! Verification is independent of how the edits were computed: the result
+//! must keep every byte outside the edited spans, use the file's own line
+//! endings in inserted text, keep the final-newline state, re-parse in its
+//! format, and (for YAML) parse to exactly the original value plus the
+//! intended change. Anything else leaves the file untouched.
+
+pub mod yaml_insert;
+
+use std::io::Write;
+use std::path::Path;
+
+use yaml_rust2::Yaml;
+
+use crate::discover::FileKind;
+use crate::finding::{Edit, Expect};
+use crate::formats::yaml::load_value;
+use crate::source::{Eol, SourceFile};
+
+/// Applies sorted, non-overlapping edits.
+pub fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut pos = 0;
+    for e in edits {
+        out.push_str(&text[pos..e.start]);
+        out.push_str(&e.text);
+        pos = e.end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// Checks that edits are sorted, in bounds, on char boundaries and disjoint.
+pub fn check_edits(text: &str, edits: &[Edit]) -> Result<(), String> {
+    let mut last_end = 0;
+    let mut last_insert_at = None;
+    for e in edits {
+        if e.start > e.end || e.end > text.len() {
+            return Err(format!("edit {}..{} out of bounds", e.start, e.end));
+        }
+        if !text.is_char_boundary(e.start) || !text.is_char_boundary(e.end) {
+            return Err(format!("edit {}..{} splits a character", e.start, e.end));
+        }
+        if e.start < last_end || (e.start == e.end && last_insert_at == Some(e.start)) {
+            return Err(format!("edit at byte {} overlaps another edit", e.start));
+        }
+        if e.start == e.end {
+            last_insert_at = Some(e.start);
+        }
+        last_end = e.end;
+    }
+    Ok(())
+}
+
+/// Verifies `new` against `src` and the intended change. `Ok` means it may
+/// be written.
+pub fn verify(
+    src: &SourceFile,
+    kind: FileKind,
+    edits: &[Edit],
+    new: &str,
+    expects: &[Expect],
+) -> Result<(), String> {
+    check_edits(&src.text, edits)?;
+    // 1. Every byte outside the edited spans is unchanged.
+    let mut old_pos = 0;
+    let mut new_pos = 0;
+    for e in edits {
+        let keep = e.start - old_pos;
+        if src.text.get(old_pos..e.start) != new.get(new_pos..new_pos + keep) {
+            return Err("bytes outside the edited spans changed".into());
+        }
+        new_pos += keep;
+        if new.get(new_pos..new_pos + e.text.len()) != Some(e.text.as_str()) {
+            return Err("edited span does not hold the intended text".into());
+        }
+        new_pos += e.text.len();
+        old_pos = e.end;
+    }
+    if src.text.get(old_pos..) != new.get(new_pos..) {
+        return Err("bytes after the last edit changed".into());
+    }
+    let converts_eol = expects.iter().any(|x| matches!(x, Expect::EolToLf));
+    // 2. Inserted text uses the file's line endings.
+    if !converts_eol {
+        for e in edits {
+            let crlf = e.text.matches("\r\n").count();
+            let lf = e.text.matches('\n').count();
+            let ok = match src.eol {
+                Eol::Crlf => crlf == lf,
+                Eol::Lf => crlf == 0,
+            };
+            if !ok {
+                return Err(format!("inserted text does not use the file's {:?} line endings", src.eol));
+            }
+        }
+    }
+    // 3. Final-newline state.
+    if new.ends_with('\n') != src.final_newline() {
+        return Err("the final-newline state would change".into());
+    }
+    // 4. Re-parse and compare meaning.
+    match kind {
+        FileKind::Compose | FileKind::Workflow => verify_yaml(&src.text, new, expects),
+        FileKind::Dockerfile => {
+            let old_n = crate::formats::dockerfile::parse_text(&src.text).instructions.len();
+            let new_n = crate::formats::dockerfile::parse_text(new).instructions.len();
+            if new_n < old_n && !expects.iter().any(|x| matches!(x, Expect::Reparse)) {
+                return Err("the Dockerfile lost instructions".into());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn nav<'a>(mut v: &'a mut Yaml, path: &[String]) -> Result<&'a mut Yaml, String> {
+    for p in path {
+        v = match v {
+            Yaml::Hash(h) => h
+                .get_mut(&Yaml::String(p.clone()))
+                .ok_or_else(|| format!("key `{p}` not found while verifying"))?,
+            _ => return Err(format!("`{p}` is not inside a mapping")),
+        };
+    }
+    Ok(v)
+}
+
+fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
+    let mut expected = load_value(old).map_err(|e| format!("original YAML: {e}"))?;
+    let got = load_value(new).map_err(|e| format!("edited YAML does not parse: {e}"))?;
+    for x in expects {
+        let doc = expected.first_mut().ok_or("empty YAML document")?;
+        match x {
+            Expect::YamlKeyAdded { path, key, value } => {
+                let snippet = load_value(value).map_err(|e| format!("snippet: {e}"))?;
+                let val = snippet
+                    .first()
+                    .and_then(|s| s.as_hash())
+                    .and_then(|h| h.get(&Yaml::String(key.clone())))
+                    .cloned()
+                    .ok_or("snippet does not hold the key")?;
+                match nav(doc, path)? {
+                    Yaml::Hash(h) => {
+                        if h.contains_key(&Yaml::String(key.clone())) {
+                            return Err(format!("`{key}` already exists"));
+                        }
+                        h.insert(Yaml::String(key.clone()), val);
+                    }
+                    _ => return Err("target is not a mapping".into()),
+                }
+            }
+            Expect::YamlValueSet { path, value } => {
+                let v = load_value(value)
+                    .map_err(|e| format!("snippet: {e}"))?
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Yaml::Null);
+                *nav(doc, path)? = v;
+            }
+            Expect::Reparse | Expect::EolToLf => {}
+        }
+    }
+    if expected != got {
+        return Err("the edited YAML does not parse to the original plus the intended change".into());
+    }
+    Ok(())
+}
+
+/// Writes `content` to `path` atomically (temp file in the same folder, then
+/// rename), keeping the file mode.
+pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(content)?;
+    tmp.as_file().sync_all()?;
+    #[cfg(unix)]
+    if mode != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode & 0o7777))?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

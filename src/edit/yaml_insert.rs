@@ -1,0 +1,78 @@
+//! Appending a key to a block mapping, in the file's own style.
+
+use crate::finding::{Edit, Expect};
+use crate::formats::yaml::{Kind, Node, YamlDoc};
+use crate::source::SourceFile;
+use crate::templates::reindent_yaml;
+
+/// The indentation unit the file uses for nested block mappings (most
+/// common step between a key and its nested keys), 2 when unknown.
+pub fn indent_unit(doc: &YamlDoc) -> usize {
+    let mut counts = [0usize; 9];
+    fn walk(n: &Node, counts: &mut [usize; 9]) {
+        match &n.kind {
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    if let Kind::Map(_) = v.kind {
+                        if !v.flow && v.line > k.line && v.col > k.col && v.col - k.col < 9 {
+                            counts[v.col - k.col] += 1;
+                        }
+                    }
+                    walk(v, counts);
+                }
+            }
+            Kind::Seq(items) => items.iter().for_each(|i| walk(i, counts)),
+            _ => {}
+        }
+    }
+    walk(&doc.root, &mut counts);
+    (1..9).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).filter(|&i| counts[i] > 0).unwrap_or(2)
+}
+
+/// Builds the edit that appends `snippet` (a two-space-indented YAML mapping
+/// with one key, e.g. `healthcheck:\n  test: ...`) as the last key of `map`.
+pub fn append_key(
+    src: &SourceFile,
+    doc: &YamlDoc,
+    map: &Node,
+    path: Vec<String>,
+    key: &str,
+    snippet: &str,
+) -> Result<(Edit, Expect), String> {
+    if map.flow {
+        return Err("the mapping is written in flow style (`{...}`); add the key by hand".into());
+    }
+    if !map.is_map() || map.entries().is_empty() {
+        return Err("the value is not a block mapping".into());
+    }
+    if map.anchor != 0 && doc.aliased.contains(&map.anchor) {
+        return Err("the mapping is anchored and reused through an alias; editing it would change every alias".into());
+    }
+    let base = map.col;
+    let unit = indent_unit(doc);
+    let eol = src.eol.as_str();
+    let mut text = reindent_yaml(snippet, base, unit, eol);
+    let end_line = map.end_line;
+    let at = if end_line >= src.line_count() {
+        src.text.len()
+    } else {
+        src.line_start(end_line + 1)
+    };
+    if at == src.text.len() && !src.final_newline() {
+        // Last line without a final newline: keep that state.
+        text.truncate(text.len() - eol.len());
+        text.insert_str(0, eol);
+    }
+    Ok((
+        Edit {
+            start: at,
+            end: at,
+            text,
+        },
+        Expect::YamlKeyAdded {
+            path,
+            key: key.to_string(),
+            value: snippet.to_string(),
+        },
+    ))
+}

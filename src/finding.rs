@@ -1,0 +1,102 @@
+//! Findings and fixes: what rules produce.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Safety {
+    /// Applied by `prodsafe fix`.
+    Safe,
+    /// Applied only with `--unsafe-fixes` (may change behaviour).
+    Unsafe,
+}
+
+/// Replace `range` of the file text (BOM excluded) with `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// What re-parsing the edited file must show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// The YAML value equals the original with `key: value` appended to the
+    /// mapping at `path` (mapping keys from the document root).
+    YamlKeyAdded {
+        path: Vec<String>,
+        key: String,
+        /// YAML text of the value (parsed during verification).
+        value: String,
+    },
+    /// The YAML value equals the original with the scalar at `path` replaced.
+    YamlValueSet { path: Vec<String>, value: String },
+    /// The file must still parse in its format; no semantic expectation
+    /// (instructions may be removed).
+    Reparse,
+    /// The edit converts CRLF line endings to LF on purpose.
+    EolToLf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fix {
+    pub title: String,
+    pub safety: Safety,
+    /// Why the fix is unsafe, when it is.
+    pub unsafe_reason: Option<String>,
+    /// File the edits apply to (relative to the root).
+    pub path: String,
+    pub edits: Vec<Edit>,
+    pub expect: Vec<Expect>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub service: Option<String>,
+    pub fix: Option<Fix>,
+    /// Why there is no fix, when that is worth telling.
+    pub no_fix_reason: Option<String>,
+}
+
+impl Finding {
+    pub fn sort_key(&self) -> (String, usize, usize, &'static str) {
+        (self.path.clone(), self.line, self.column, self.code)
+    }
+}

@@ -1,0 +1,561 @@
+//! Dockerfile lexer and stage model with byte spans.
+//!
+//! Handles parser directives (`# syntax=`, `# escape=`), line continuations
+//! (with comment and blank lines inside them, which Docker drops), heredocs
+//! (`<<EOF`, `<<-"EOF"`, several per instruction), JSON vs shell form, CRLF
+//! and `ARG` before the first `FROM`. The lexer never fails: anything that
+//! is not an instruction becomes an [`Instruction`] with an unknown keyword,
+//! and every byte of the input lies in exactly one token (see the
+//! `spans_cover_input` property test).
+
+use std::ops::Range;
+
+use crate::source::SourceFile;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    Directive,
+    Comment,
+    Blank,
+    Instruction,
+}
+
+/// A contiguous byte range of the file: a directive, comment or blank line,
+/// or one whole instruction (continuations and heredoc bodies included).
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Heredoc {
+    pub delimiter: String,
+    pub strip_tabs: bool,
+    /// The body, without the terminator line.
+    pub body: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    /// Upper-cased keyword (`RUN`, `FROM`, ...).
+    pub keyword: String,
+    /// Whole instruction incl. continuation lines and heredocs, without the
+    /// final line ending.
+    pub span: Range<usize>,
+    /// The instruction's first line (1-based).
+    pub line: usize,
+    /// Byte range of the arguments on the first physical line onward (up to
+    /// the end of the logical line, before any heredoc body).
+    pub args_span: Range<usize>,
+    /// Arguments as Docker sees them: continuations joined, inner comments
+    /// dropped, flags included.
+    pub args: String,
+    /// `--name=value` flags at the start of the arguments.
+    pub flags: Vec<(String, String)>,
+    /// Arguments after the flags.
+    pub rest: String,
+    /// JSON (exec) form, when the arguments are a JSON string array.
+    pub json: Option<Vec<String>>,
+    pub heredocs: Vec<Heredoc>,
+}
+
+impl Instruction {
+    pub fn flag(&self, name: &str) -> Option<&str> {
+        self.flags
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The command words: JSON form as is, shell form split on whitespace.
+    pub fn words(&self) -> Vec<String> {
+        match &self.json {
+            Some(v) => v.clone(),
+            None => self.rest.split_whitespace().map(str::to_string).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Dockerfile {
+    pub escape: char,
+    pub directives: Vec<(String, String)>,
+    pub tokens: Vec<Token>,
+    pub instructions: Vec<Instruction>,
+    pub stages: Vec<Stage>,
+    /// `ARG`s before the first `FROM`.
+    pub global_args: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Stage {
+    pub index: usize,
+    pub name: Option<String>,
+    /// `FROM` image as written (after `--platform`), ARGs substituted where known.
+    pub base: String,
+    pub from_line: usize,
+    /// Indices into `instructions` (the FROM included).
+    pub instrs: Range<usize>,
+}
+
+pub fn is_dockerfile_name(name: &str) -> bool {
+    name == "Dockerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+}
+
+/// Splits text into lines with their byte ranges (content without the line
+/// ending, and the full range with it).
+fn lines(text: &str) -> Vec<(Range<usize>, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end_full = text[start..]
+            .find('\n')
+            .map(|i| start + i + 1)
+            .unwrap_or(text.len());
+        let mut end = end_full;
+        if text[..end].ends_with('\n') {
+            end -= 1;
+        }
+        if text[..end].ends_with('\r') && end > start {
+            end -= 1;
+        }
+        out.push((start..end, start..end_full));
+        start = end_full;
+    }
+    out
+}
+
+fn directive(line: &str) -> Option<(String, String)> {
+    let rest = line.trim_start().strip_prefix('#')?;
+    let (k, v) = rest.split_once('=')?;
+    let k = k.trim();
+    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    Some((k.to_ascii_lowercase(), v.trim().to_string()))
+}
+
+fn heredoc_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r#"<<(-?)(?:"([A-Za-z_][A-Za-z0-9_]*)"|'([A-Za-z_][A-Za-z0-9_]*)'|([A-Za-z_][A-Za-z0-9_]*))"#)
+            .unwrap()
+    })
+}
+
+pub fn parse(src: &SourceFile) -> Dockerfile {
+    parse_text(&src.text)
+}
+
+pub fn parse_text(text: &str) -> Dockerfile {
+    let lines = lines(text);
+    let mut df = Dockerfile {
+        escape: '\\',
+        ..Default::default()
+    };
+    let mut i = 0;
+    // Parser directives: only at the very top, before any other line.
+    while i < lines.len() {
+        let l = &text[lines[i].0.clone()];
+        match directive(l) {
+            Some((k, v)) if !df.directives.iter().any(|(d, _)| *d == k) => {
+                if k == "escape" && (v == "`" || v == "\\") {
+                    df.escape = v.chars().next().unwrap();
+                }
+                df.directives.push((k, v));
+                df.tokens.push(Token {
+                    kind: TokenKind::Directive,
+                    span: lines[i].1.clone(),
+                });
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    let esc = df.escape;
+    while i < lines.len() {
+        let (content, full) = lines[i].clone();
+        let l = &text[content.clone()];
+        let trimmed = l.trim_start();
+        if trimmed.is_empty() {
+            df.tokens.push(Token {
+                kind: TokenKind::Blank,
+                span: full,
+            });
+            i += 1;
+            continue;
+        }
+        if trimmed.starts_with('#') {
+            df.tokens.push(Token {
+                kind: TokenKind::Comment,
+                span: full,
+            });
+            i += 1;
+            continue;
+        }
+        // An instruction: gather its logical line.
+        let first_line = i + 1;
+        let kw_start = content.start + (l.len() - trimmed.len());
+        let kw_len = trimmed
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(trimmed.len());
+        let keyword = trimmed[..kw_len].to_ascii_uppercase();
+        let args_start = kw_start + kw_len;
+        let mut args = String::new();
+        let mut j = i;
+        let mut seg_start = args_start;
+        let mut args_end;
+        loop {
+            let (c, _) = lines[j].clone();
+            let seg = &text[seg_start.min(c.end)..c.end];
+            let seg_trim = seg.trim_end();
+            args_end = c.end;
+            if seg_trim.ends_with(esc) && j + 1 < lines.len() {
+                args.push_str(&seg_trim[..seg_trim.len() - esc.len_utf8()]);
+                j += 1;
+                // Comment and blank lines inside a continuation are dropped.
+                while j < lines.len() {
+                    let t = text[lines[j].0.clone()].trim_start();
+                    if t.starts_with('#') || t.is_empty() {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                if j >= lines.len() {
+                    j -= 1;
+                    break;
+                }
+                seg_start = lines[j].0.start;
+                continue;
+            }
+            args.push_str(seg);
+            break;
+        }
+        let mut end_line = j;
+        // Heredocs, in order, after the logical line.
+        let mut heredocs = Vec::new();
+        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
+            for c in heredoc_re().captures_iter(&args) {
+                let delimiter = c
+                    .get(2)
+                    .or(c.get(3))
+                    .or(c.get(4))
+                    .unwrap()
+                    .as_str()
+                    .to_string();
+                let strip_tabs = &c[1] == "-";
+                let body_start_line = end_line + 1;
+                let mut k = body_start_line;
+                while k < lines.len() {
+                    let t = &text[lines[k].0.clone()];
+                    let t = if strip_tabs { t.trim_start_matches('\t') } else { t };
+                    if t == delimiter {
+                        break;
+                    }
+                    k += 1;
+                }
+                let body_start = lines.get(body_start_line).map(|l| l.1.start).unwrap_or(text.len());
+                let body_end = lines.get(k).map(|l| l.1.start).unwrap_or(text.len());
+                heredocs.push(Heredoc {
+                    delimiter,
+                    strip_tabs,
+                    body: body_start..body_end.max(body_start),
+                });
+                end_line = k.min(lines.len() - 1);
+            }
+        }
+        let span_end = lines[end_line].0.end;
+        let full_end = lines[end_line].1.end;
+        let (flags, rest) = split_flags(&args);
+        let json = parse_json_array(rest.trim());
+        df.instructions.push(Instruction {
+            keyword,
+            span: kw_start..span_end,
+            line: first_line,
+            args_span: args_start..args_end,
+            args: args.clone(),
+            flags,
+            rest,
+            json,
+            heredocs,
+        });
+        df.tokens.push(Token {
+            kind: TokenKind::Instruction,
+            span: full.start..full_end,
+        });
+        i = end_line + 1;
+    }
+    build_stages(&mut df);
+    df
+}
+
+fn split_flags(args: &str) -> (Vec<(String, String)>, String) {
+    let mut flags = Vec::new();
+    let mut rest = args.trim_start();
+    while let Some(f) = rest.strip_prefix("--") {
+        let end = f.find(char::is_whitespace).unwrap_or(f.len());
+        let word = &f[..end];
+        match word.split_once('=') {
+            Some((k, v)) => flags.push((k.to_string(), v.to_string())),
+            None => flags.push((word.to_string(), String::new())),
+        }
+        rest = f[end..].trim_start();
+    }
+    (flags, rest.to_string())
+}
+
+/// Parses `["a", "b"]` as Docker's JSON form (strings only).
+pub fn parse_json_array(s: &str) -> Option<Vec<String>> {
+    if !s.starts_with('[') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(s).ok()?;
+    v.as_array()?
+        .iter()
+        .map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+fn substitute_args(s: &str, args: &[(String, Option<String>)]) -> String {
+    let mut out = s.to_string();
+    for (k, v) in args {
+        if let Some(v) = v {
+            out = out
+                .replace(&format!("${{{k}}}"), v)
+                .replace(&format!("${k}"), v);
+        }
+    }
+    out
+}
+
+fn build_stages(df: &mut Dockerfile) {
+    let mut stages: Vec<Stage> = Vec::new();
+    for (idx, ins) in df.instructions.iter().enumerate() {
+        if ins.keyword == "ARG" && stages.is_empty() {
+            for a in ins.rest.split_whitespace() {
+                let (k, v) = match a.split_once('=') {
+                    Some((k, v)) => (k, Some(v.trim_matches('"').to_string())),
+                    None => (a, None),
+                };
+                df.global_args.push((k.to_string(), v));
+            }
+        }
+        if ins.keyword == "FROM" {
+            if let Some(last) = stages.last_mut() {
+                last.instrs.end = idx;
+            }
+            let words: Vec<&str> = ins.rest.split_whitespace().collect();
+            let base = words.first().map(|b| substitute_args(b, &df.global_args)).unwrap_or_default();
+            let name = if words.len() >= 3 && words[1].eq_ignore_ascii_case("as") {
+                Some(words[2].to_string())
+            } else {
+                None
+            };
+            stages.push(Stage {
+                index: stages.len(),
+                name,
+                base,
+                from_line: ins.line,
+                instrs: idx..df.instructions.len(),
+            });
+        }
+    }
+    df.stages = stages;
+}
+
+impl Dockerfile {
+    pub fn final_stage(&self) -> Option<&Stage> {
+        self.stages.last()
+    }
+
+    pub fn stage_instrs<'a>(&'a self, st: &Stage) -> &'a [Instruction] {
+        &self.instructions[st.instrs.clone()]
+    }
+
+    pub fn stage_by_name(&self, name: &str) -> Option<&Stage> {
+        self.stages
+            .iter()
+            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .or_else(|| name.parse::<usize>().ok().and_then(|i| self.stages.get(i)))
+    }
+
+    /// The external image a stage ultimately builds on (following `FROM stage`).
+    pub fn root_image(&self, st: &Stage) -> String {
+        let mut cur = st;
+        for _ in 0..self.stages.len() {
+            match self.stages[..cur.index]
+                .iter()
+                .rev()
+                .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&cur.base)))
+            {
+                Some(parent) => cur = parent,
+                None => break,
+            }
+        }
+        cur.base.clone()
+    }
+
+    /// Stages whose content the given stage inherits (itself first).
+    pub fn lineage<'a>(&'a self, st: &'a Stage) -> Vec<&'a Stage> {
+        let mut out = vec![st];
+        let mut cur = st;
+        while let Some(parent) = self.stages[..cur.index]
+            .iter()
+            .rev()
+            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&cur.base)))
+        {
+            out.push(parent);
+            cur = parent;
+        }
+        out
+    }
+
+    /// The last instruction with this keyword in a stage or what it inherits.
+    pub fn last_in<'a>(&'a self, st: &'a Stage, keyword: &str) -> Option<&'a Instruction> {
+        self.lineage(st)
+            .into_iter()
+            .find_map(|s| self.stage_instrs(s).iter().rev().find(|i| i.keyword == keyword))
+    }
+
+    /// Environment (`ENV`) of a stage, inherited first.
+    pub fn env(&self, st: &Stage) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for s in self.lineage(st).into_iter().rev() {
+            for ins in self.stage_instrs(s).iter().filter(|i| i.keyword == "ENV") {
+                for (k, v) in parse_env_args(&ins.rest) {
+                    out.retain(|(x, _)| *x != k);
+                    out.push((k, v));
+                }
+            }
+        }
+        out
+    }
+
+    /// Ports from `EXPOSE` in a stage and what it inherits.
+    pub fn exposed(&self, st: &Stage) -> Vec<(u16, usize)> {
+        let mut out = Vec::new();
+        for s in self.lineage(st) {
+            for ins in self.stage_instrs(s).iter().filter(|i| i.keyword == "EXPOSE") {
+                for w in ins.rest.split_whitespace() {
+                    if let Ok(p) = w.split('/').next().unwrap_or("").parse::<u16>() {
+                        out.push((p, ins.line));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `ENV A=1 B="x y"` and the legacy `ENV A 1`.
+pub fn parse_env_args(rest: &str) -> Vec<(String, String)> {
+    let rest = rest.trim();
+    if !rest.contains('=') || rest.split_whitespace().next().is_some_and(|w| !w.contains('=')) {
+        let mut it = rest.splitn(2, char::is_whitespace);
+        let k = it.next().unwrap_or("").to_string();
+        let v = it.next().unwrap_or("").trim().to_string();
+        return if k.is_empty() { vec![] } else { vec![(k, v)] };
+    }
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c.is_whitespace() {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if key.is_empty() {
+            break;
+        }
+        let mut val = String::new();
+        if chars.peek() == Some(&'=') {
+            chars.next();
+            let mut quote: Option<char> = None;
+            while let Some(&c) = chars.peek() {
+                match quote {
+                    Some(q) if c == q => {
+                        quote = None;
+                        chars.next();
+                    }
+                    Some(_) => {
+                        val.push(c);
+                        chars.next();
+                    }
+                    None if c == '"' || c == '\'' => {
+                        quote = Some(c);
+                        chars.next();
+                    }
+                    None if c.is_whitespace() => break,
+                    None => {
+                        val.push(c);
+                        chars.next();
+                    }
+                }
+            }
+        }
+        out.push((key, val));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuations_heredocs_and_stages() {
+        let t = "# syntax=docker/dockerfile:1\r\nARG NODE=20\r\nFROM node:${NODE}-alpine AS builder\r\nRUN apk add \\\r\n  # comment inside\r\n\r\n  curl\r\nRUN <<EOF cat >/x && <<-'B' sh\r\necho npx\r\nEOF\r\n\techo b\r\n\tB\r\nFROM builder\r\nCMD [\"node\", \"dist/main.js\"]\r\n";
+        let df = parse_text(t);
+        assert_eq!(df.directives[0].0, "syntax");
+        assert_eq!(df.stages.len(), 2);
+        assert_eq!(df.stages[0].base, "node:20-alpine");
+        assert_eq!(df.root_image(&df.stages[1]), "node:20-alpine");
+        let run = &df.instructions[2];
+        assert_eq!(run.keyword, "RUN");
+        assert_eq!(run.args.split_whitespace().collect::<Vec<_>>(), vec!["apk", "add", "curl"]);
+        let hd = &df.instructions[3];
+        assert_eq!(hd.heredocs.len(), 2);
+        assert_eq!(&t[hd.heredocs[0].body.clone()], "echo npx\r\n");
+        assert_eq!(&t[hd.heredocs[1].body.clone()], "\techo b\r\n");
+        assert_eq!(df.instructions[4].keyword, "FROM");
+        assert_eq!(df.instructions[5].json.as_ref().unwrap()[1], "dist/main.js");
+        let covered: usize = df.tokens.iter().map(|t| t.span.len()).sum();
+        assert_eq!(covered, t.len());
+    }
+
+    #[test]
+    fn escape_directive() {
+        let t = "# escape=`\nFROM mcr.microsoft.com/windows\nRUN dir `\n  c:\\\n";
+        let df = parse_text(t);
+        assert_eq!(df.escape, '`');
+        assert_eq!(df.instructions[1].args.split_whitespace().collect::<Vec<_>>(), vec!["dir", "c:\\"]);
+    }
+
+    #[test]
+    fn env_forms() {
+        assert_eq!(parse_env_args("PORT 3000"), vec![("PORT".into(), "3000".into())]);
+        assert_eq!(
+            parse_env_args("A=1 B=\"x y\""),
+            vec![("A".into(), "1".into()), ("B".into(), "x y".into())]
+        );
+    }
+
+    #[test]
+    fn garbage_and_empty() {
+        assert!(parse_text("").instructions.is_empty());
+        let df = parse_text("\\\n\u{0}\u{7f} <<\n<<-\"\nRUN <<EOF\n");
+        let covered: usize = df.tokens.iter().map(|t| t.span.len()).sum();
+        assert_eq!(covered, "\\\n\u{0}\u{7f} <<\n<<-\"\nRUN <<EOF\n".len());
+    }
+}

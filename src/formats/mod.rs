@@ -1,0 +1,7 @@
+//! One module per input format. Each turns a [`crate::source::SourceFile`]
+//! into a model that keeps byte spans / lines for every fact it reports.
+
+pub mod appcode;
+pub mod compose;
+pub mod dockerfile;
+pub mod yaml;

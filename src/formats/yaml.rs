@@ -1,0 +1,457 @@
+//! YAML with source positions.
+//!
+//! yaml-rust2 gives one marker per event (1-based line, 0-based char column)
+//! and no end positions. This module builds a node tree from those events,
+//! converts markers to byte offsets through the file's line table, and works
+//! out where each node's text ends (`end_line`) with format knowledge:
+//! block scalars run while lines are blank or indented past their owner,
+//! quoted scalars run to their closing quote, flow collections to their
+//! closing bracket, block collections to the end of their last child.
+//! Merge keys (`<<`) and aliases are resolved on lookup.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::source::{indent_of, LoadError, SourceFile};
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Scalar { value: String, style: TScalarStyle },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+    Alias(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: Kind,
+    /// Byte offset of the node's first character (for block mappings, the
+    /// first key; for block scalars, the first content line).
+    pub start: usize,
+    /// 1-based line of `start`.
+    pub line: usize,
+    /// 0-based character column of `start`.
+    pub col: usize,
+    /// 1-based line where the node's text ends.
+    pub end_line: usize,
+    /// `{...}` / `[...]` collections.
+    pub flow: bool,
+    /// Anchor id (0 = none).
+    pub anchor: usize,
+    /// An empty (null) value written as nothing at all.
+    pub empty: bool,
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { value, .. } if !self.empty => Some(value),
+            _ => None,
+        }
+    }
+    pub fn entries(&self) -> &[(Node, Node)] {
+        match &self.kind {
+            Kind::Map(e) => e,
+            _ => &[],
+        }
+    }
+    pub fn items(&self) -> &[Node] {
+        match &self.kind {
+            Kind::Seq(i) => i,
+            _ => &[],
+        }
+    }
+    pub fn is_map(&self) -> bool {
+        matches!(self.kind, Kind::Map(_))
+    }
+    pub fn is_seq(&self) -> bool {
+        matches!(self.kind, Kind::Seq(_))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct YamlDoc {
+    pub root: Node,
+    pub anchors: HashMap<usize, Node>,
+    /// Anchor ids used by at least one alias.
+    pub aliased: std::collections::HashSet<usize>,
+}
+
+impl YamlDoc {
+    /// Follows an alias to its anchored node.
+    pub fn resolve<'a>(&'a self, n: &'a Node) -> &'a Node {
+        match n.kind {
+            Kind::Alias(id) => self.anchors.get(&id).unwrap_or(n),
+            _ => n,
+        }
+    }
+
+    /// Looks a key up in a mapping, own keys first, then `<<` merges in order.
+    pub fn get<'a>(&'a self, map: &'a Node, key: &str) -> Option<&'a Node> {
+        self.get_depth(map, key, 0)
+    }
+
+    fn get_depth<'a>(&'a self, map: &'a Node, key: &str, depth: usize) -> Option<&'a Node> {
+        let map = self.resolve(map);
+        if depth > 16 {
+            return None;
+        }
+        for (k, v) in map.entries() {
+            if k.as_str() == Some(key) {
+                return Some(self.resolve(v));
+            }
+        }
+        for src in self.merge_sources(map) {
+            if let Some(v) = self.get_depth(src, key, depth + 1) {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// The mappings merged into `map` through `<<`.
+    pub fn merge_sources<'a>(&'a self, map: &'a Node) -> Vec<&'a Node> {
+        let mut out = Vec::new();
+        for (k, v) in self.resolve(map).entries() {
+            if k.as_str() == Some("<<") {
+                let v = self.resolve(v);
+                match &v.kind {
+                    Kind::Map(_) => out.push(v),
+                    Kind::Seq(items) => {
+                        out.extend(items.iter().map(|i| self.resolve(i)).filter(|i| i.is_map()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// Own key (no merges), with its key node.
+    pub fn own_entry<'a>(&'a self, map: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
+        map.entries()
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(k, v)| (k, v))
+    }
+}
+
+#[derive(Debug)]
+enum Frame {
+    Seq(Node, Vec<Node>),
+    Map(Node, Vec<(Node, Node)>, Option<Node>),
+}
+
+struct Builder<'a> {
+    src: &'a SourceFile,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    aliased: std::collections::HashSet<usize>,
+    /// Line of the last content token seen (for empty scalars).
+    last_key_line: usize,
+}
+
+impl Builder<'_> {
+    fn node(&self, kind: Kind, m: &Marker, anchor: usize) -> Node {
+        let line = m.line().max(1);
+        let start = self.src.offset_of(line, m.col());
+        Node {
+            kind,
+            start,
+            line,
+            col: m.col(),
+            end_line: line,
+            flow: false,
+            anchor,
+            empty: false,
+        }
+    }
+
+    fn push_value(&mut self, mut n: Node) {
+        if n.anchor != 0 {
+            self.anchors.insert(n.anchor, n.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(n),
+            Some(Frame::Seq(_, items)) => items.push(n),
+            Some(Frame::Map(_, entries, pending)) => match pending.take() {
+                None => {
+                    self.last_key_line = n.end_line;
+                    *pending = Some(n);
+                }
+                Some(k) => {
+                    if n.empty {
+                        n.end_line = k.end_line;
+                        n.line = k.line;
+                    }
+                    entries.push((k, n));
+                }
+            },
+        }
+    }
+
+    /// The column that owns a node about to be pushed: the key's column for
+    /// mapping values, the `-` column for sequence items.
+    fn owner_col(&self, n: &Node) -> usize {
+        match self.stack.last() {
+            Some(Frame::Map(_, _, Some(k))) => k.col,
+            Some(Frame::Map(m, _, None)) => m.col,
+            Some(Frame::Seq(s, _)) => {
+                if s.flow {
+                    s.col
+                } else {
+                    // find the `-` before the item on its line
+                    let line = self.src.line_text(n.line);
+                    let upto: String = line.chars().take(n.col).collect();
+                    upto.rfind('-').map(|b| upto[..b].chars().count()).unwrap_or(s.col)
+                }
+            }
+            None => 0,
+        }
+    }
+
+    fn in_flow(&self) -> bool {
+        self.stack.iter().any(|f| match f {
+            Frame::Seq(n, _) | Frame::Map(n, _, _) => n.flow,
+        })
+    }
+
+    fn scalar_end_line(&self, n: &Node, style: TScalarStyle, value: &str, owner_col: usize) -> usize {
+        let src = self.src;
+        match style {
+            TScalarStyle::DoubleQuoted | TScalarStyle::SingleQuoted => {
+                let q = if style == TScalarStyle::DoubleQuoted { '"' } else { '\'' };
+                let rest = &src.text[n.start..];
+                let mut it = rest.char_indices().skip(1).peekable();
+                while let Some((i, c)) = it.next() {
+                    if q == '"' && c == '\\' {
+                        it.next();
+                    } else if c == q {
+                        if q == '\'' && it.peek().map(|p| p.1) == Some('\'') {
+                            it.next();
+                            continue;
+                        }
+                        return src.line_col(n.start + i).0;
+                    }
+                }
+                n.line
+            }
+            TScalarStyle::Plain => {
+                if self.in_flow() {
+                    return n.line;
+                }
+                let mut end = n.line;
+                let mut l = n.line + 1;
+                while l <= src.line_count() {
+                    let t = src.line_text(l);
+                    if t.trim().is_empty() {
+                        l += 1;
+                        continue;
+                    }
+                    if indent_of(t) > owner_col && !t.trim_start().starts_with('#') {
+                        end = l;
+                        l += 1;
+                    } else {
+                        break;
+                    }
+                }
+                end
+            }
+            TScalarStyle::Literal | TScalarStyle::Folded => {
+                // Header: the nearest non-blank line before the content.
+                let mut header = n.line.saturating_sub(1).max(1);
+                if value.is_empty() {
+                    header = n.line;
+                }
+                while header > 1 && src.line_text(header).trim().is_empty() {
+                    header -= 1;
+                }
+                let keep = block_header_keeps(src.line_text(header));
+                let mut last_nonblank = header;
+                let mut last = header;
+                let mut l = header + 1;
+                while l <= src.line_count() {
+                    let t = src.line_text(l);
+                    if t.trim().is_empty() {
+                        last = l;
+                    } else if indent_of(t) > owner_col {
+                        last = l;
+                        last_nonblank = l;
+                    } else {
+                        break;
+                    }
+                    l += 1;
+                }
+                if keep {
+                    last
+                } else {
+                    last_nonblank
+                }
+            }
+        }
+    }
+}
+
+/// Whether a block scalar header line (`key: |+`, `- >2+ # c`) keeps trailing newlines.
+fn block_header_keeps(line: &str) -> bool {
+    let re = header_re();
+    re.captures(line)
+        .map(|c| c.get(1).unwrap().as_str().contains('+'))
+        .unwrap_or(false)
+}
+
+fn header_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"(?:^|\s)[|>]([1-9+-]{0,2})(?:\s|$)").unwrap())
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, m: Marker) {
+        match ev {
+            Event::Scalar(value, style, anchor, _tag) => {
+                let mut n = self.node(
+                    Kind::Scalar {
+                        value: value.clone(),
+                        style,
+                    },
+                    &m,
+                    anchor,
+                );
+                let is_empty = style == TScalarStyle::Plain
+                    && value.is_empty()
+                    && !self.src.text[n.start..].starts_with("''");
+                let is_key = matches!(self.stack.last(), Some(Frame::Map(_, _, None)));
+                if is_empty {
+                    n.empty = true;
+                    n.end_line = self.last_key_line;
+                } else if is_key {
+                    n.end_line = n.line;
+                } else {
+                    let owner = self.owner_col(&n);
+                    n.end_line = self.scalar_end_line(&n, style, &value, owner);
+                }
+                self.push_value(n);
+            }
+            Event::Alias(id) => {
+                self.aliased.insert(id);
+                let n = self.node(Kind::Alias(id), &m, 0);
+                self.push_value(n);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut n = self.node(Kind::Seq(vec![]), &m, anchor);
+                n.flow = self.src.text[n.start..].starts_with('[');
+                self.stack.push(Frame::Seq(n, vec![]));
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut n = self.node(Kind::Map(vec![]), &m, anchor);
+                n.flow = self.src.text[n.start..].starts_with('{');
+                self.stack.push(Frame::Map(n, vec![], None));
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq(mut n, items)) = self.stack.pop() {
+                    n.end_line = if n.flow {
+                        m.line()
+                    } else {
+                        items.last().map(|i| i.end_line).unwrap_or(n.line)
+                    };
+                    if let Some(first) = items.first().filter(|_| !n.flow) {
+                        n.start = n.start.min(first.start);
+                    }
+                    n.kind = Kind::Seq(items);
+                    self.push_value(n);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map(mut n, entries, _)) = self.stack.pop() {
+                    if n.flow {
+                        n.end_line = m.line();
+                    } else if let Some((k, v)) = entries.first() {
+                        let _ = v;
+                        n.start = k.start;
+                        n.line = k.line;
+                        n.col = k.col;
+                        n.end_line = entries.last().map(|(_, v)| v.end_line).unwrap_or(k.line);
+                    }
+                    n.kind = Kind::Map(entries);
+                    self.push_value(n);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parses every document of a YAML file into position-carrying trees.
+pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
+    let mut b = Builder {
+        src,
+        stack: vec![],
+        docs: vec![],
+        anchors: HashMap::new(),
+        aliased: Default::default(),
+        last_key_line: 1,
+    };
+    let mut p = Parser::new_from_str(&src.text);
+    p.load(&mut b, true).map_err(|e| LoadError {
+        rel: src.rel.clone(),
+        line: Some(e.marker().line().max(1)),
+        message: format!("invalid YAML: {} (column {})", e.info(), e.marker().col() + 1),
+    })?;
+    let anchors = b.anchors;
+    let aliased = b.aliased;
+    Ok(b
+        .docs
+        .into_iter()
+        .map(|root| YamlDoc {
+            root,
+            anchors: anchors.clone(),
+            aliased: aliased.clone(),
+        })
+        .collect())
+}
+
+/// The plain semantic value (aliases expanded, merges not applied), used to
+/// verify edits.
+pub fn load_value(text: &str) -> Result<Vec<Yaml>, String> {
+    YamlLoader::load_from_str(text)
+        .map_err(|e| format!("{} at line {}", e.info(), e.marker().line()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn doc(text: &str) -> (SourceFile, YamlDoc) {
+        let s = SourceFile::from_text("t.yml", Path::new("t.yml"), text, 0o644);
+        let d = parse(&s).unwrap().remove(0);
+        (s, d)
+    }
+
+    #[test]
+    fn end_lines() {
+        let (_s, d) = doc("a:\n  b: |+\n    x\n\n  c: \"q\n    r\"\n  d: [1,\n    2]\n  e: plain\n    cont\n  # c\nf:\n");
+        let a = d.get(&d.root, "a").unwrap();
+        assert_eq!(d.get(a, "b").unwrap().end_line, 4);
+        assert_eq!(d.get(a, "c").unwrap().end_line, 6);
+        assert_eq!(d.get(a, "d").unwrap().end_line, 8);
+        assert_eq!(d.get(a, "e").unwrap().end_line, 10);
+        assert_eq!(a.end_line, 10);
+        let f = d.get(&d.root, "f").unwrap();
+        assert!(f.empty);
+        assert_eq!(f.end_line, 12);
+    }
+
+    #[test]
+    fn merges() {
+        let (_s, d) = doc("x: &b\n  hc: 1\ny:\n  <<: *b\n  own: 2\n");
+        let y = d.get(&d.root, "y").unwrap();
+        assert_eq!(d.get(y, "hc").unwrap().as_str(), Some("1"));
+        assert_eq!(d.get(y, "own").unwrap().as_str(), Some("2"));
+        assert!(d.own_entry(y, "hc").is_none());
+    }
+}

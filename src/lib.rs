@@ -1,0 +1,24 @@
+//! prodsafe: finds and fixes what makes "the build succeeds but production
+//! runtime breaks" in container monorepos.
+//!
+//! The pipeline, one module per step:
+//! [`discover`] files -> [`formats`] (one model per format, with byte spans)
+//! -> [`graph`] (compose service -> Dockerfile -> entrypoint -> app entry)
+//! -> [`rules`] (pure functions to [`finding`]s with optional fixes)
+//! -> [`plan`] (merge edits, refuse overlaps) -> [`edit`] (apply, verify,
+//! write atomically) -> [`render`] (text, JSON, diffs).
+
+pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod edit;
+pub mod finding;
+pub mod formats;
+pub mod graph;
+pub mod images;
+pub mod plan;
+pub mod project;
+pub mod render;
+pub mod rules;
+pub mod source;
+pub mod templates;

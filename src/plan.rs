@@ -1,0 +1,121 @@
+//! From findings to per-file edit sets: merge fixes, share identical ones,
+//! refuse overlapping ones, apply and verify.
+
+use std::collections::BTreeMap;
+
+use crate::edit;
+use crate::finding::{Edit, Expect, Finding};
+use crate::project::Project;
+
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    pub path: String,
+    /// Index into the project's files.
+    pub file: usize,
+    pub edits: Vec<Edit>,
+    /// Findings whose fix is in `edits`.
+    pub fixed: Vec<usize>,
+    /// The verified new text (BOM excluded); None when verification failed.
+    pub new_text: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub finding: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub files: Vec<FilePlan>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Plan {
+    pub fn changed(&self) -> impl Iterator<Item = &FilePlan> {
+        self.files.iter().filter(|f| f.new_text.is_some())
+    }
+    pub fn errors(&self) -> impl Iterator<Item = &FilePlan> {
+        self.files.iter().filter(|f| f.error.is_some())
+    }
+}
+
+fn overlaps(a: &Edit, b: &Edit) -> bool {
+    if a.start == a.end && b.start == b.end {
+        return a.start == b.start;
+    }
+    a.start < b.end && b.start < a.end || (a.start == a.end && a.start > b.start && a.start < b.end)
+        || (b.start == b.end && b.start > a.start && b.start < a.end)
+}
+
+/// Plans the fixes of the findings for which `accept` says yes.
+pub fn plan(p: &Project, findings: &[Finding], accept: &dyn Fn(usize, &Finding) -> bool) -> Plan {
+    let mut by_file: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if let Some(fix) = &f.fix {
+            if accept(i, f) {
+                by_file.entry(fix.path.as_str()).or_default().push(i);
+            }
+        }
+    }
+    let mut out = Plan::default();
+    for (path, idxs) in by_file {
+        let Some(&file) = p.by_rel.get(path) else { continue };
+        let src = &p.files[file];
+        let mut accepted: Vec<(usize, Vec<Edit>)> = Vec::new();
+        let mut fixed = Vec::new();
+        let mut expects: Vec<Expect> = Vec::new();
+        for i in idxs {
+            let fix = findings[i].fix.as_ref().unwrap();
+            let mut edits = fix.edits.clone();
+            edits.sort();
+            if let Some((owner, _)) = accepted.iter().find(|(_, e)| *e == edits) {
+                let _ = owner;
+                fixed.push(i); // the same edit as an accepted fix: shared
+                continue;
+            }
+            if let Some((owner, _)) = accepted
+                .iter()
+                .find(|(_, e)| e.iter().any(|a| edits.iter().any(|b| overlaps(a, b))))
+            {
+                out.skipped.push(Skipped {
+                    finding: i,
+                    reason: format!(
+                        "conflicts with the fix for {} at line {}",
+                        findings[*owner].code, findings[*owner].line
+                    ),
+                });
+                continue;
+            }
+            for x in &fix.expect {
+                if !expects.contains(x) {
+                    expects.push(x.clone());
+                }
+            }
+            accepted.push((i, edits));
+            fixed.push(i);
+        }
+        let mut edits: Vec<Edit> = accepted.into_iter().flat_map(|(_, e)| e).collect();
+        edits.sort();
+        let kind = p.kinds[file];
+        let result = edit::check_edits(&src.text, &edits).and_then(|_| {
+            let new = edit::apply(&src.text, &edits);
+            edit::verify(src, kind, &edits, &new, &expects).map(|_| new)
+        });
+        let (new_text, error) = match result {
+            Ok(n) if n == src.text => (None, None),
+            Ok(n) => (Some(n), None),
+            Err(e) => (None, Some(format!("not fixed, file left untouched: {e}"))),
+        };
+        out.files.push(FilePlan {
+            path: path.to_string(),
+            file,
+            edits,
+            fixed,
+            new_text,
+            error,
+        });
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! Rules: pure functions from the project model to findings. One file per
+//! rule, each with its documentation (printed by `prodsafe explain`, used
+//! for SARIF help and the README's rule table).
+
+use crate::finding::{Finding, Safety, Severity};
+use crate::project::Project;
+
+pub mod cmp001_missing_healthcheck;
+pub mod cmp003_depends_on_unhealthy;
+
+/// Fix availability as documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixKind {
+    None,
+    Always(Safety),
+    /// Some findings have a fix.
+    Sometimes(Safety),
+}
+
+impl FixKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FixKind::None => "none",
+            FixKind::Always(Safety::Safe) => "safe",
+            FixKind::Always(Safety::Unsafe) => "unsafe",
+            FixKind::Sometimes(Safety::Safe) => "sometimes (safe)",
+            FixKind::Sometimes(Safety::Unsafe) => "sometimes (unsafe)",
+        }
+    }
+}
+
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub fix: FixKind,
+    /// One line.
+    pub summary: &'static str,
+    /// Markdown: what it checks, why it breaks production, example, fix.
+    pub doc: &'static str,
+    pub check: fn(&Project, &mut Vec<Finding>),
+}
+
+impl Rule {
+    pub fn finding(&self, path: &str, line: usize, column: usize, message: String) -> Finding {
+        Finding {
+            code: self.code,
+            name: self.name,
+            severity: self.severity,
+            path: path.to_string(),
+            line,
+            column,
+            message,
+            service: None,
+            fix: None,
+            no_fix_reason: None,
+        }
+    }
+}
+
+static ALL: &[&Rule] = &[
+    &cmp001_missing_healthcheck::RULE,
+    &cmp003_depends_on_unhealthy::RULE,
+];
+
+pub fn all() -> &'static [&'static Rule] {
+    ALL
+}
+
+pub fn find(code_or_name: &str) -> Option<&'static Rule> {
+    all()
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// Whether `code` is matched by a selector list entry (`CMP`, `CMP001`,
+/// `missing-healthcheck`, `ALL`).
+pub fn matches(rule: &Rule, selectors: &[String]) -> bool {
+    selectors.iter().any(|s| {
+        let s = s.trim();
+        s.eq_ignore_ascii_case("ALL")
+            || rule.code.to_ascii_uppercase().starts_with(&s.to_ascii_uppercase())
+            || rule.name == s
+    })
+}
+
+/// Runs the selected rules and sorts the findings.
+pub fn run(p: &Project, select: &[String], ignore: &[String]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in all() {
+        if !select.is_empty() && !matches(rule, select) {
+            continue;
+        }
+        if matches(rule, ignore) {
+            continue;
+        }
+        (rule.check)(p, &mut out);
+    }
+    for f in &mut out {
+        if let Some(sev) = p.config.severity.get(f.code).and_then(|s| Severity::parse(s)) {
+            f.severity = sev;
+        }
+    }
+    out.sort_by_key(|f| f.sort_key());
+    out
+}

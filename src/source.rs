@@ -1,0 +1,226 @@
+//! A file as read from disk: its text plus everything an edit must preserve
+//! (byte-order mark, line-ending style, final-newline state, file mode).
+
+use std::path::{Path, PathBuf};
+
+/// Files larger than this are reported and skipped.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    Crlf,
+}
+
+impl Eol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Eol::Lf => "\n",
+            Eol::Crlf => "\r\n",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path relative to the scanned root, with `/` separators.
+    pub rel: String,
+    /// Absolute (or root-joined) path used for I/O.
+    pub abs: PathBuf,
+    /// Text without the BOM.
+    pub text: String,
+    pub bom: bool,
+    pub eol: Eol,
+    /// Unix permission bits (0 when unknown).
+    pub mode: u32,
+    line_starts: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    pub rel: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}", self.rel, l, self.message),
+            None => write!(f, "{}: {}", self.rel, self.message),
+        }
+    }
+}
+
+impl SourceFile {
+    pub fn from_text(rel: &str, abs: &Path, text: &str, mode: u32) -> SourceFile {
+        let (bom, body) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let eol = detect_eol(body);
+        SourceFile {
+            rel: rel.to_string(),
+            abs: abs.to_path_buf(),
+            text: body.to_string(),
+            bom,
+            eol,
+            mode,
+            line_starts: line_starts(body),
+        }
+    }
+
+    /// Reads a file, refusing binary, non-UTF-8 and oversized files with a
+    /// message that names the file and, where possible, the line.
+    pub fn read(rel: &str, abs: &Path) -> Result<SourceFile, LoadError> {
+        let err = |line, message: String| LoadError {
+            rel: rel.to_string(),
+            line,
+            message,
+        };
+        let meta = std::fs::metadata(abs).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(err(
+                None,
+                format!(
+                    "file is {} bytes, larger than the {} byte limit; skipped",
+                    meta.len(),
+                    MAX_FILE_BYTES
+                ),
+            ));
+        }
+        let bytes = std::fs::read(abs).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+            let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
+            return Err(err(Some(line), "binary file (NUL byte); skipped".into()));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let pos = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
+            err(Some(line), "not valid UTF-8; skipped".into())
+        })?;
+        Ok(SourceFile::from_text(rel, abs, &text, file_mode(&meta)))
+    }
+
+    /// The full file content as bytes on disk would be (BOM included).
+    pub fn full_text(&self) -> String {
+        with_bom(self.bom, &self.text)
+    }
+
+    pub fn final_newline(&self) -> bool {
+        self.text.ends_with('\n')
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Byte offset where 1-based `line` starts (or text length past the end).
+    pub fn line_start(&self, line: usize) -> usize {
+        if line == 0 {
+            return 0;
+        }
+        self.line_starts
+            .get(line - 1)
+            .copied()
+            .unwrap_or(self.text.len())
+    }
+
+    /// Byte offset just past the line's content, before its `\r\n` / `\n`.
+    pub fn line_content_end(&self, line: usize) -> usize {
+        let next = self.line_start(line + 1);
+        let s = &self.text[..next];
+        let s = s.strip_suffix('\n').unwrap_or(s);
+        let s = s.strip_suffix('\r').unwrap_or(s);
+        s.len().max(self.line_start(line))
+    }
+
+    /// The line's text without its line ending.
+    pub fn line_text(&self, line: usize) -> &str {
+        &self.text[self.line_start(line)..self.line_content_end(line)]
+    }
+
+    /// 1-based line and column (in characters, 1-based) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let idx = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let start = self.line_starts.get(idx).copied().unwrap_or(0);
+        let end = offset.min(self.text.len());
+        let col = self.text.get(start..end).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        (idx + 1, col)
+    }
+
+    /// Byte offset of 1-based line and 0-based character column.
+    pub fn offset_of(&self, line: usize, char_col: usize) -> usize {
+        let start = self.line_start(line);
+        let rest = &self.text[start..];
+        rest.char_indices()
+            .nth(char_col)
+            .map(|(i, _)| start + i)
+            .unwrap_or(self.text.len())
+    }
+}
+
+pub fn with_bom(bom: bool, text: &str) -> String {
+    if bom {
+        format!("\u{feff}{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn detect_eol(text: &str) -> Eol {
+    let crlf = text.matches("\r\n").count();
+    let lf = text.matches('\n').count();
+    if crlf > 0 && crlf * 2 >= lf {
+        Eol::Crlf
+    } else {
+        Eol::Lf
+    }
+}
+
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let mut v = vec![0];
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' && i + 1 < text.len() {
+            v.push(i + 1);
+        }
+    }
+    v
+}
+
+/// Leading spaces of a line (tabs count as not-indentation).
+pub fn indent_of(line: &str) -> usize {
+    line.bytes().take_while(|&b| b == b' ').count()
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode()
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &std::fs::Metadata) -> u32 {
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_offsets() {
+        let f = SourceFile::from_text("x", Path::new("x"), "\u{feff}a\r\nbé\r\nc", 0o644);
+        assert!(f.bom);
+        assert_eq!(f.eol, Eol::Crlf);
+        assert_eq!(f.line_count(), 3);
+        assert_eq!(f.line_text(2), "bé");
+        assert_eq!(f.offset_of(2, 2), f.line_start(2) + 3);
+        assert_eq!(f.line_col(f.line_start(3)), (3, 1));
+        assert!(!f.final_newline());
+        assert_eq!(f.full_text(), "\u{feff}a\r\nbé\r\nc");
+    }
+}

@@ -1,0 +1,110 @@
+//! The snippets prodsafe inserts. Built in from `templates/`, and overridable
+//! file by file from a folder (`--templates DIR` or `templates` in the
+//! config).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+const BUILTIN: &[(&str, &str)] = &[
+    ("healthcheck-node.yaml", include_str!("../templates/healthcheck-node.yaml")),
+    ("healthcheck-postgres.yaml", include_str!("../templates/healthcheck-postgres.yaml")),
+    ("healthcheck-redis.yaml", include_str!("../templates/healthcheck-redis.yaml")),
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct Templates {
+    overrides: HashMap<String, String>,
+}
+
+impl Templates {
+    /// Loads overrides from a folder: any file named like a built-in template.
+    pub fn with_overrides(dir: Option<&Path>) -> Result<Templates, String> {
+        let mut t = Templates::default();
+        if let Some(dir) = dir {
+            for (name, _) in BUILTIN {
+                let p = dir.join(name);
+                if p.exists() {
+                    let s = std::fs::read_to_string(&p)
+                        .map_err(|e| format!("{}: cannot read template: {e}", p.display()))?;
+                    t.overrides.insert(name.to_string(), s);
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        if let Some(s) = self.overrides.get(name) {
+            return s;
+        }
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .unwrap_or_else(|| panic!("no built-in template {name}"))
+    }
+
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        BUILTIN.iter().map(|(n, _)| *n)
+    }
+}
+
+/// Fills `{{name}}` placeholders. Values must already be safe for the
+/// context they land in (callers validate ports, paths and names).
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    out
+}
+
+/// Drops the leading `#` comment lines of a template.
+pub fn body(template: &str) -> String {
+    let mut lines = template.lines().peekable();
+    while lines.peek().is_some_and(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
+        lines.next();
+    }
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+/// Re-indents a two-space-indented YAML snippet: each level becomes `unit`
+/// spaces, everything shifted by `base` spaces, lines joined with `eol`
+/// and each line terminated by it.
+pub fn reindent_yaml(snippet: &str, base: usize, unit: usize, eol: &str) -> String {
+    let mut out = String::new();
+    for line in snippet.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            out.push_str(eol);
+            continue;
+        }
+        let lead = line.len() - line.trim_start_matches(' ').len();
+        let levels = lead / 2;
+        let extra = lead % 2;
+        out.push_str(&" ".repeat(base + levels * unit + extra));
+        out.push_str(line.trim_start_matches(' '));
+        out.push_str(eol);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reindent() {
+        let s = "a:\n  b: 1\n  c:\n    d: 2";
+        assert_eq!(reindent_yaml(s, 4, 4, "\r\n"), "    a:\r\n        b: 1\r\n        c:\r\n            d: 2\r\n");
+    }
+
+    #[test]
+    fn builtins_have_placeholders() {
+        let t = Templates::default();
+        let b = body(t.get("healthcheck-node.yaml"));
+        assert!(b.starts_with("healthcheck:"));
+        let f = fill(&b, &[("port", "8080"), ("path", "/x")]);
+        assert!(f.contains("http://localhost:8080/x"));
+    }
+}
