@@ -83,11 +83,25 @@ impl Graph {
                 }
             }
         }
+        // Image-only services are linked to `<dir>/Dockerfile` when the
+        // image's repository name equals a folder name (unique in the repo).
+        let mut by_dir: HashMap<&str, Option<&str>> = HashMap::new();
+        for (fi, _) in &p.dockerfiles {
+            let rel = p.files[*fi].rel.as_str();
+            if rel.ends_with("/Dockerfile") {
+                let dir = parent(rel);
+                let name = dir.rsplit('/').next().unwrap_or(dir);
+                by_dir
+                    .entry(name)
+                    .and_modify(|v| *v = None)
+                    .or_insert(Some(rel));
+            }
+        }
         for (ci, c) in p.compose.iter().enumerate() {
             let compose_rel = p.files[c.file].rel.clone();
             for (si, s) in c.services.iter().enumerate() {
                 let chain = extends_chain(p, ci, s);
-                let node = service_node(p, ci, si, &compose_rel, &chain, &completes);
+                let node = service_node(p, ci, si, &compose_rel, &chain, &completes, &by_dir);
                 g.by_name.insert((ci, s.name.clone()), g.services.len());
                 g.services.push(node);
             }
@@ -132,6 +146,7 @@ fn service_node(
     compose_rel: &str,
     chain: &[(usize, &Service)],
     completes: &HashMap<(usize, String), bool>,
+    by_dir: &HashMap<&str, Option<&str>>,
 ) -> ServiceNode {
     let s = chain[0].1;
     let cfg = p.config.service(&s.name);
@@ -154,6 +169,15 @@ fn service_node(
             }
             Some(ctx_rel) => missing_build = Some(ctx_rel),
             None => missing_build = Some(ctx.to_string()),
+        }
+    }
+    if dockerfile.is_none() && missing_build.is_none() {
+        if let Some(img) = first(&|x| x.image.is_some()).and_then(|x| x.image.as_deref()) {
+            let (repo, _) = images::name_and_tag(img);
+            let name = repo.rsplit('/').next().unwrap_or(&repo);
+            if let Some(Some(df)) = by_dir.get(name) {
+                dockerfile = Some(df.to_string());
+            }
         }
     }
     let df_model = dockerfile.as_deref().and_then(|d| p.dockerfile(d));
@@ -188,10 +212,15 @@ fn service_node(
             break;
         }
         let rel = &p.files[p.compose[*cj].file].rel;
-        if let Some(pt) = x.ports.first().or(x.expose.first()) {
+        if let Some(pt) = x.ports.first() {
             port = Some(Inferred {
                 value: pt.container,
                 source: format!("compose ports ({})", loc(rel, pt.line)),
+            });
+        } else if let Some(pt) = x.expose.first() {
+            port = Some(Inferred {
+                value: pt.container,
+                source: format!("compose expose ({})", loc(rel, pt.line)),
             });
         } else if let Some(v) = x.env("PORT").and_then(crate::formats::compose::parse_port) {
             port = Some(Inferred {
