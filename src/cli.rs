@@ -15,7 +15,11 @@ use crate::source::{with_bom, LoadError};
 use crate::templates::Templates;
 
 #[derive(Parser, Debug)]
-#[command(name = "prodsafe", version, about = "Find and fix what breaks container services at runtime although the build succeeds")]
+#[command(
+    name = "prodsafe",
+    version,
+    about = "Find and fix what breaks container services at runtime although the build succeeds"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -100,7 +104,9 @@ pub fn color_enabled(c: ColorChoice) -> bool {
     match c {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && console::Term::stdout().is_term(),
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && console::Term::stdout().is_term()
+        }
     }
 }
 
@@ -158,7 +164,10 @@ pub fn main() -> i32 {
         Command::Check(a) => check(a),
         Command::Fix(a) => fix(a),
         Command::Rules => {
-            println!("{:<8} {:<28} {:<9} {:<20} summary", "code", "name", "severity", "fix");
+            println!(
+                "{:<8} {:<28} {:<9} {:<20} summary",
+                "code", "name", "severity", "fix"
+            );
             for r in crate::rules::all() {
                 println!(
                     "{:<8} {:<28} {:<9} {:<20} {}",
@@ -174,7 +183,11 @@ pub fn main() -> i32 {
         Command::Explain { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 println!("# {} ({}): {}\n", r.code, r.name, r.summary);
-                println!("Severity: {}. Fix: {}.\n", r.severity.as_str(), r.fix.describe());
+                println!(
+                    "Severity: {}. Fix: {}.\n",
+                    r.severity.as_str(),
+                    r.fix.describe()
+                );
                 print!("{}", r.doc);
                 0
             }
@@ -227,7 +240,8 @@ fn check(a: CheckArgs) -> i32 {
             print!("{}", render::text::summary(&refs, a.unsafe_fixes));
         }
         Format::Json => {
-            let refs: Vec<(String, &Finding)> = json_findings.iter().map(|(r, f)| (r.clone(), f)).collect();
+            let refs: Vec<(String, &Finding)> =
+                json_findings.iter().map(|(r, f)| (r.clone(), f)).collect();
             let doc = render::json::document(&refs, json_errors);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap());
         }
@@ -296,11 +310,21 @@ fn fix(a: FixArgs) -> i32 {
         let plan = plan_root(&run, a.unsafe_fixes);
         for fp in plan.errors() {
             any_error = true;
-            eprintln!("error: {}: {}", render::text::display_path(&run.project, &fp.path), fp.error.as_deref().unwrap());
+            eprintln!(
+                "error: {}: {}",
+                render::text::display_path(&run.project, &fp.path),
+                fp.error.as_deref().unwrap()
+            );
         }
         for s in &plan.skipped {
             let f = &run.findings[s.finding];
-            eprintln!("skipped: {}:{}: {} {}", render::text::display_path(&run.project, &f.path), f.line, f.code, s.reason);
+            eprintln!(
+                "skipped: {}:{}: {} {}",
+                render::text::display_path(&run.project, &f.path),
+                f.line,
+                f.code,
+                s.reason
+            );
         }
         let fixed: usize = plan.changed().map(|f| f.fixed.len()).sum();
         left += run.findings.len() - fixed;
@@ -337,7 +361,10 @@ fn fix(a: FixArgs) -> i32 {
     } else if any_error {
         2
     } else if left > 0 {
-        eprintln!("{left} finding{} left without an applicable fix (see `prodsafe check`)", if left == 1 { "" } else { "s" });
+        eprintln!(
+            "{left} finding{} left without an applicable fix (see `prodsafe check`)",
+            if left == 1 { "" } else { "s" }
+        );
         1
     } else {
         0

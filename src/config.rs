@@ -95,7 +95,9 @@ impl Config {
     pub fn parse(name: &str, text: &str) -> Result<Config, LoadError> {
         let cfg: Config = toml::from_str(text).map_err(|e| LoadError {
             rel: name.into(),
-            line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
             message: format!("invalid config: {}", e.message()),
         })?;
         for (code, sev) in &cfg.severity {
@@ -121,7 +123,11 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let e = Config::parse("prodsafe.toml", "select = [\"CMP\"]\n\n[healthcheck]\nintervall = \"5s\"\n").unwrap_err();
+        let e = Config::parse(
+            "prodsafe.toml",
+            "select = [\"CMP\"]\n\n[healthcheck]\nintervall = \"5s\"\n",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(4));
         assert!(e.message.contains("intervall"), "{}", e.message);
     }

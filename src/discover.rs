@@ -102,12 +102,17 @@ pub fn walk(root: &Path, exclude: &[String]) -> Walk {
                 });
             }
             Ok(entry) => {
-                let Some(ft) = entry.file_type() else { continue };
+                let Some(ft) = entry.file_type() else {
+                    continue;
+                };
                 if !ft.is_file() {
                     continue;
                 }
                 let rel = rel_path(root, entry.path());
-                if exclude.iter().any(|x| rel == *x || rel.starts_with(&format!("{}/", x.trim_end_matches('/')))) {
+                if exclude
+                    .iter()
+                    .any(|x| rel == *x || rel.starts_with(&format!("{}/", x.trim_end_matches('/'))))
+                {
                     continue;
                 }
                 out.all_paths.push(rel.clone());
@@ -132,10 +137,16 @@ mod tests {
 
     #[test]
     fn kinds() {
-        assert_eq!(classify("docker-compose.production.yml"), Some(FileKind::Compose));
+        assert_eq!(
+            classify("docker-compose.production.yml"),
+            Some(FileKind::Compose)
+        );
         assert_eq!(classify("apps/a/Dockerfile"), Some(FileKind::Dockerfile));
         assert_eq!(classify("apps/a/entrypoint.sh"), Some(FileKind::Shell));
-        assert_eq!(classify(".github/workflows/ci.yml"), Some(FileKind::Workflow));
+        assert_eq!(
+            classify(".github/workflows/ci.yml"),
+            Some(FileKind::Workflow)
+        );
         assert_eq!(classify("apps/a/src/main.ts"), Some(FileKind::AppEntry));
         assert_eq!(classify("nginx/nginx.conf"), Some(FileKind::Nginx));
         assert_eq!(classify("README.md"), None);

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::formats::compose::{Healthcheck, Service};
+use crate::formats::dockerfile::{Dockerfile, Stage};
 use crate::images;
 use crate::project::{join, parent, Project};
 
@@ -19,9 +20,17 @@ pub struct Inferred<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Health {
     /// Healthcheck in the compose file (own, merged or via `extends`).
-    Compose { file: String, line: usize, test: Vec<String> },
+    Compose {
+        file: String,
+        line: usize,
+        test: Vec<String>,
+    },
     /// `HEALTHCHECK CMD` in the image's final stage.
-    Image { file: String, line: usize, command: String },
+    Image {
+        file: String,
+        line: usize,
+        command: String,
+    },
     Disabled,
     Absent,
 }
@@ -55,15 +64,55 @@ pub struct ServiceNode {
     pub app_entry: Option<String>,
     pub health: Health,
     pub long_running: bool,
+    /// The Prisma schema the service uses.
+    pub prisma: Option<String>,
+    /// Variables the service cannot start without, each with its source.
+    pub required_env: Vec<Inferred<String>>,
+}
+
+/// A Dockerfile's runtime image: its final stage, build context and the
+/// script its command runs.
+#[derive(Debug, Clone)]
+pub struct ImageNode {
+    pub dockerfile: String,
+    /// Build context (root-relative): the compose service's, else guessed
+    /// from where the COPY sources exist.
+    pub context: String,
+    /// ENTRYPOINT + CMD as the container runs them (exec form words).
+    pub command: Vec<String>,
+    /// Line of the instruction that sets the command's first word.
+    pub command_line: Option<usize>,
+    /// The script the command runs, as a repo path, and where it lives in
+    /// the container.
+    pub entry_script: Option<String>,
+    pub entry_script_container: Option<String>,
+    /// The root image of the final stage.
+    pub base: String,
+    /// Services (indices into `Graph::services`) built from it.
+    pub services: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     pub services: Vec<ServiceNode>,
+    pub images: Vec<ImageNode>,
     by_name: HashMap<(usize, String), usize>,
+    image_by_dockerfile: HashMap<String, usize>,
+    image_by_script: HashMap<String, usize>,
 }
 
 impl Graph {
+    pub fn image(&self, dockerfile: &str) -> Option<&ImageNode> {
+        self.image_by_dockerfile
+            .get(dockerfile)
+            .map(|&i| &self.images[i])
+    }
+
+    /// The image whose entrypoint is this script.
+    pub fn image_of_script(&self, script: &str) -> Option<&ImageNode> {
+        self.image_by_script.get(script).map(|&i| &self.images[i])
+    }
+
     pub fn get(&self, compose: usize, name: &str) -> Option<&ServiceNode> {
         self.by_name
             .get(&(compose, name.to_string()))
@@ -106,7 +155,214 @@ impl Graph {
                 g.services.push(node);
             }
         }
+        for (fi, df) in &p.dockerfiles {
+            let rel = p.files[*fi].rel.clone();
+            let services: Vec<usize> = g
+                .services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.dockerfile.as_deref() == Some(rel.as_str()))
+                .map(|(i, _)| i)
+                .collect();
+            let context = services
+                .iter()
+                .find_map(|&i| g.services[i].context.clone())
+                .unwrap_or_else(|| guess_context(p, &rel, df));
+            let img = image_node(p, &rel, df, context, services);
+            if let Some(sc) = &img.entry_script {
+                g.image_by_script
+                    .entry(sc.clone())
+                    .or_insert(g.images.len());
+            }
+            g.image_by_dockerfile.insert(rel, g.images.len());
+            g.images.push(img);
+        }
         g
+    }
+}
+
+/// The first of (Dockerfile's folder, its ancestors up to the root) in which
+/// every plain `COPY`/`ADD` source exists.
+fn guess_context(p: &Project, rel: &str, df: &Dockerfile) -> String {
+    let srcs: Vec<String> = df
+        .instructions
+        .iter()
+        .filter(|i| {
+            matches!(i.keyword.as_str(), "COPY" | "ADD")
+                && i.flag("from").is_none()
+                && i.heredocs.is_empty()
+        })
+        .flat_map(|i| {
+            let w = i.words();
+            w[..w.len().saturating_sub(1)].to_vec()
+        })
+        .filter(|s| !s.contains('*') && !s.contains('$') && !s.contains("://"))
+        .collect();
+    let mut dir = parent(rel).to_string();
+    loop {
+        if srcs
+            .iter()
+            .all(|s| join(&dir, s).is_some_and(|r| p.exists(&r)))
+        {
+            return dir;
+        }
+        if dir.is_empty() {
+            return parent(rel).to_string();
+        }
+        dir = parent(&dir).to_string();
+    }
+}
+
+/// Absolute container path of `word` run from `workdir`.
+pub fn container_path(workdir: &str, word: &str) -> String {
+    let base = if word.starts_with('/') { "" } else { workdir };
+    let joined =
+        join(base.trim_start_matches('/'), word.trim_start_matches('/')).unwrap_or_default();
+    format!("/{joined}")
+}
+
+/// The WORKDIR in effect at the end of a stage.
+pub fn workdir(df: &Dockerfile, st: &Stage) -> String {
+    let mut wd = String::from("/");
+    for s in df.lineage(st).into_iter().rev() {
+        for ins in df.stage_instrs(s).iter().filter(|i| i.keyword == "WORKDIR") {
+            wd = container_path(&wd, ins.rest.trim());
+        }
+    }
+    wd
+}
+
+/// Which repo file a container path comes from, through the stage's plain
+/// `COPY`/`ADD` instructions (the last one that covers it wins).
+pub fn copied_from(
+    p: &Project,
+    df: &Dockerfile,
+    st: &Stage,
+    context: &str,
+    target: &str,
+) -> Option<String> {
+    let mut found = None;
+    let mut wd = String::from("/");
+    for s in df.lineage(st).into_iter().rev() {
+        for ins in df.stage_instrs(s) {
+            if ins.keyword == "WORKDIR" {
+                wd = container_path(&wd, ins.rest.trim());
+            }
+            if !matches!(ins.keyword.as_str(), "COPY" | "ADD") || ins.flag("from").is_some() {
+                continue;
+            }
+            let words = ins.words();
+            if words.len() < 2 {
+                continue;
+            }
+            let (srcs, dest) = words.split_at(words.len() - 1);
+            let dest_abs = container_path(&wd, &dest[0]);
+            let dest_is_dir = dest[0].ends_with('/') || srcs.len() > 1;
+            for src in srcs {
+                let Some(src_rel) = join(context, src) else {
+                    continue;
+                };
+                let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+                if p.all_dirs.contains(&src_rel) || src_rel.is_empty() {
+                    let prefix = format!("{}/", dest_abs.trim_end_matches('/'));
+                    if let Some(rest) = target.strip_prefix(&prefix) {
+                        let cand = join(&src_rel, rest).unwrap_or_default();
+                        if p.all_paths.contains(&cand) {
+                            found = Some(cand);
+                        }
+                    }
+                } else if p.all_paths.contains(&src_rel) {
+                    let file_dest = if dest_is_dir {
+                        format!("{}/{}", dest_abs.trim_end_matches('/'), name)
+                    } else {
+                        dest_abs.clone()
+                    };
+                    if file_dest == target {
+                        found = Some(src_rel);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Words that wrap the real command.
+fn is_wrapper(w: &str) -> bool {
+    let base = w.rsplit('/').next().unwrap_or(w);
+    matches!(
+        base,
+        "dumb-init"
+            | "tini"
+            | "--"
+            | "-g"
+            | "-s"
+            | "exec"
+            | "su-exec"
+            | "gosu"
+            | "sh"
+            | "bash"
+            | "ash"
+            | "-c"
+            | "-e"
+    )
+}
+
+fn image_node(
+    p: &Project,
+    rel: &str,
+    df: &Dockerfile,
+    context: String,
+    services: Vec<usize>,
+) -> ImageNode {
+    let st = df.final_stage();
+    let mut command = Vec::new();
+    let mut command_line = None;
+    let mut base = String::new();
+    let mut entry_script = None;
+    let mut entry_script_container = None;
+    if let Some(st) = st {
+        base = df.root_image(st);
+        let ep = df.last_in(st, "ENTRYPOINT");
+        let cmd = df.last_in(st, "CMD");
+        if let Some(e) = ep {
+            command.extend(e.words());
+            command_line = Some(e.line);
+        }
+        if let Some(c) = cmd {
+            if ep.is_none_or(|e| e.json.is_some()) {
+                command.extend(c.words());
+            }
+            command_line = command_line.or(Some(c.line));
+        }
+        let wd = workdir(df, st);
+        for w in command
+            .iter()
+            .filter(|w| !is_wrapper(w) && !w.starts_with('-'))
+            .take(2)
+        {
+            let looks_like_script =
+                w.ends_with(".sh") || w.contains("entrypoint") || w.starts_with("./");
+            if !looks_like_script {
+                continue;
+            }
+            let target = container_path(&wd, w);
+            if let Some(src) = copied_from(p, df, st, &context, &target) {
+                entry_script = Some(src);
+            }
+            entry_script_container = Some(target);
+            break;
+        }
+    }
+    ImageNode {
+        dockerfile: rel.to_string(),
+        context,
+        command,
+        command_line,
+        entry_script,
+        entry_script_container,
+        base,
+        services,
     }
 }
 
@@ -115,20 +371,21 @@ fn extends_chain<'a>(p: &'a Project, ci: usize, s: &'a Service) -> Vec<(usize, &
     let mut out = vec![(ci, s)];
     let (mut cur_c, mut cur) = (ci, s);
     for _ in 0..8 {
-        let Some((file, name)) = &cur.extends else { break };
+        let Some((file, name)) = &cur.extends else {
+            break;
+        };
         let target_c = match file {
             None => Some(cur_c),
             Some(f) => {
                 let dir = parent(&p.files[p.compose[cur_c].file].rel);
-                join(dir, f).and_then(|rel| {
-                    p.compose
-                        .iter()
-                        .position(|c| p.files[c.file].rel == rel)
-                })
+                join(dir, f)
+                    .and_then(|rel| p.compose.iter().position(|c| p.files[c.file].rel == rel))
             }
         };
         let Some(tc) = target_c else { break };
-        let Some(next) = p.compose[tc].services.iter().find(|x| x.name == *name) else { break };
+        let Some(next) = p.compose[tc].services.iter().find(|x| x.name == *name) else {
+            break;
+        };
         if out.iter().any(|(c, x)| *c == tc && x.name == next.name) {
             break;
         }
@@ -194,10 +451,18 @@ fn service_node(
 
     // App entry.
     let app_entry = service_dir.as_deref().and_then(|dir| {
-        ["main.ts", "main.js", "main.mjs", "index.ts", "index.js", "server.ts", "server.js"]
-            .iter()
-            .filter_map(|f| join(dir, &format!("src/{f}")))
-            .find(|rel| p.app(rel).is_some())
+        [
+            "main.ts",
+            "main.js",
+            "main.mjs",
+            "index.ts",
+            "index.js",
+            "server.ts",
+            "server.js",
+        ]
+        .iter()
+        .filter_map(|f| join(dir, &format!("src/{f}")))
+        .find(|rel| p.app(rel).is_some())
     });
     let app = app_entry.as_deref().and_then(|a| p.app(a));
 
@@ -268,7 +533,10 @@ fn service_node(
     } else if let Some((route, line)) = app.and_then(|a| a.health_routes.first()) {
         Inferred {
             value: route.clone(),
-            source: format!("health route ({})", loc(app_entry.as_deref().unwrap_or(""), *line)),
+            source: format!(
+                "health route ({})",
+                loc(app_entry.as_deref().unwrap_or(""), *line)
+            ),
         }
     } else {
         Inferred {
@@ -309,8 +577,64 @@ fn service_node(
         }
     }
 
+    // Prisma: the service's own schema, else the shared one its image copies.
+    let df_mentions_prisma = df_model.is_some_and(|d| {
+        d.instructions.iter().any(|i| {
+            matches!(i.keyword.as_str(), "COPY" | "ADD" | "RUN") && i.args.contains("prisma")
+        })
+    });
+    let prisma = service_dir
+        .as_deref()
+        .and_then(|d| join(d, "prisma/schema.prisma"))
+        .filter(|r| p.prisma_schema(r).is_some())
+        .or_else(|| {
+            if !df_mentions_prisma {
+                return None;
+            }
+            [context.as_deref().unwrap_or(""), ""]
+                .iter()
+                .filter_map(|c| join(c, "prisma/schema.prisma"))
+                .find(|r| p.prisma_schema(r).is_some())
+        });
+    let mut required_env: Vec<Inferred<String>> = Vec::new();
+    let mut require = |name: &str, source: String| {
+        if !required_env.iter().any(|r| r.value == name) {
+            required_env.push(Inferred {
+                value: name.to_string(),
+                source,
+            });
+        }
+    };
+    if let Some(schema) = prisma.as_deref().and_then(|r| p.prisma_schema(r)) {
+        for (name, line) in &schema.env {
+            require(
+                name,
+                format!(
+                    "prisma datasource ({})",
+                    loc(prisma.as_deref().unwrap(), *line)
+                ),
+            );
+        }
+    }
+    for (name, line) in &s.required_interpolations {
+        require(
+            name,
+            format!("compose ${{{name}:?}} ({})", loc(compose_rel, *line)),
+        );
+    }
+    if let Some(c) = cfg {
+        for name in &c.required_env {
+            require(name, "prodsafe.toml".into());
+        }
+    }
+    if let Some(c) = cfg {
+        required_env.retain(|r| !c.not_required_env.contains(&r.value));
+    }
+
     let restart_one_shot = matches!(s.restart.as_deref(), Some("no") | Some("on-failure"))
-        || s.restart.as_deref().is_some_and(|r| r.starts_with("on-failure:"));
+        || s.restart
+            .as_deref()
+            .is_some_and(|r| r.starts_with("on-failure:"));
     let long_running = !restart_one_shot && !completes.contains_key(&(ci, s.name.clone()));
 
     ServiceNode {
@@ -329,5 +653,7 @@ fn service_node(
         app_entry,
         health,
         long_running,
+        prisma,
+        required_env,
     }
 }

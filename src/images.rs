@@ -80,7 +80,13 @@ mod tests {
         assert_eq!(family("bitnami/redis:7"), Family::Redis);
         assert_eq!(family("golang:1.22"), Family::Other);
         assert_eq!(distro("node:20-alpine"), Distro::Alpine);
-        assert_eq!(distro("gcr.io/distroless/nodejs20-debian12"), Distro::Distroless);
-        assert_eq!(name_and_tag("localhost:5000/app"), ("localhost:5000/app".into(), "latest".into()));
+        assert_eq!(
+            distro("gcr.io/distroless/nodejs20-debian12"),
+            Distro::Distroless
+        );
+        assert_eq!(
+            name_and_tag("localhost:5000/app"),
+            ("localhost:5000/app".into(), "latest".into())
+        );
     }
 }

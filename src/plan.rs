@@ -45,7 +45,8 @@ fn overlaps(a: &Edit, b: &Edit) -> bool {
     if a.start == a.end && b.start == b.end {
         return a.start == b.start;
     }
-    a.start < b.end && b.start < a.end || (a.start == a.end && a.start > b.start && a.start < b.end)
+    a.start < b.end && b.start < a.end
+        || (a.start == a.end && a.start > b.start && a.start < b.end)
         || (b.start == b.end && b.start > a.start && b.start < a.end)
 }
 
@@ -61,7 +62,9 @@ pub fn plan(p: &Project, findings: &[Finding], accept: &dyn Fn(usize, &Finding) 
     }
     let mut out = Plan::default();
     for (path, idxs) in by_file {
-        let Some(&file) = p.by_rel.get(path) else { continue };
+        let Some(&file) = p.by_rel.get(path) else {
+            continue;
+        };
         let src = &p.files[file];
         let mut accepted: Vec<(usize, Vec<Edit>)> = Vec::new();
         let mut fixed = Vec::new();
@@ -97,6 +100,12 @@ pub fn plan(p: &Project, findings: &[Finding], accept: &dyn Fn(usize, &Finding) 
             fixed.push(i);
         }
         let mut edits: Vec<Edit> = accepted.into_iter().flat_map(|(_, e)| e).collect();
+        if expects.contains(&Expect::EolToLf) {
+            // The file is being converted to LF: inserted text follows suit.
+            for e in &mut edits {
+                e.text = e.text.replace("\r\n", "\n");
+            }
+        }
         edits.sort();
         let kind = p.kinds[file];
         let result = edit::check_edits(&src.text, &edits).and_then(|_| {

@@ -10,6 +10,8 @@ use crate::discover::{self, FileKind};
 use crate::formats::appcode::{self, AppFile};
 use crate::formats::compose::{self, ComposeFile};
 use crate::formats::dockerfile::{self, Dockerfile};
+use crate::formats::prisma::{self, PrismaSchema};
+use crate::formats::shell::{self, Script};
 use crate::graph::Graph;
 use crate::source::{LoadError, SourceFile};
 use crate::templates::Templates;
@@ -20,6 +22,8 @@ pub struct Project {
     pub files: Vec<SourceFile>,
     pub kinds: Vec<FileKind>,
     pub by_rel: HashMap<String, usize>,
+    /// For each file, the index of its model in the vector of its kind.
+    slot: Vec<usize>,
     pub all_paths: HashSet<String>,
     /// Every folder that holds a discovered file.
     pub all_dirs: HashSet<String>,
@@ -27,6 +31,8 @@ pub struct Project {
     /// (file index, model)
     pub dockerfiles: Vec<(usize, Dockerfile)>,
     pub apps: Vec<AppFile>,
+    pub scripts: Vec<Script>,
+    pub prisma: Vec<PrismaSchema>,
     pub errors: Vec<LoadError>,
     pub graph: Graph,
     pub config: Config,
@@ -37,6 +43,8 @@ enum Parsed {
     Compose(ComposeFile),
     Dockerfile(Dockerfile),
     App(AppFile),
+    Script(Script),
+    Prisma(PrismaSchema),
     None,
 }
 
@@ -68,17 +76,39 @@ impl Project {
                 FileKind::Compose => compose::parse(i, f).map(Parsed::Compose),
                 FileKind::Dockerfile => Ok(Parsed::Dockerfile(dockerfile::parse(f))),
                 FileKind::AppEntry => Ok(Parsed::App(appcode::parse(i, f))),
+                FileKind::Shell => Ok(Parsed::Script(shell::parse(i, f))),
+                FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 _ => Ok(Parsed::None),
             })
             .collect();
         let mut compose = Vec::new();
         let mut dockerfiles = Vec::new();
         let mut apps = Vec::new();
+        let mut scripts = Vec::new();
+        let mut prisma = Vec::new();
+        let mut slot = vec![usize::MAX; files.len()];
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
-                Ok(Parsed::Compose(c)) => compose.push(c),
-                Ok(Parsed::Dockerfile(d)) => dockerfiles.push((i, d)),
-                Ok(Parsed::App(a)) => apps.push(a),
+                Ok(Parsed::Compose(c)) => {
+                    slot[i] = compose.len();
+                    compose.push(c)
+                }
+                Ok(Parsed::Dockerfile(d)) => {
+                    slot[i] = dockerfiles.len();
+                    dockerfiles.push((i, d))
+                }
+                Ok(Parsed::App(a)) => {
+                    slot[i] = apps.len();
+                    apps.push(a)
+                }
+                Ok(Parsed::Script(s)) => {
+                    slot[i] = scripts.len();
+                    scripts.push(s)
+                }
+                Ok(Parsed::Prisma(s)) => {
+                    slot[i] = prisma.len();
+                    prisma.push(s)
+                }
                 Ok(Parsed::None) => {}
                 Err(e) => errors.push(e),
             }
@@ -93,17 +123,18 @@ impl Project {
             files,
             kinds,
             by_rel,
+            slot,
             all_dirs: walk
                 .all_paths
                 .iter()
-                .flat_map(|p| {
-                    p.match_indices('/').map(move |(i, _)| p[..i].to_string())
-                })
+                .flat_map(|p| p.match_indices('/').map(move |(i, _)| p[..i].to_string()))
                 .collect(),
             all_paths: walk.all_paths.into_iter().collect(),
             compose,
             dockerfiles,
             apps,
+            scripts,
+            prisma,
             errors,
             graph: Graph::default(),
             config,
@@ -119,12 +150,25 @@ impl Project {
 
     pub fn dockerfile(&self, rel: &str) -> Option<&Dockerfile> {
         let i = *self.by_rel.get(rel)?;
-        self.dockerfiles.iter().find(|(f, _)| *f == i).map(|(_, d)| d)
+        self.dockerfiles
+            .get(self.slot[i])
+            .filter(|(f, _)| *f == i)
+            .map(|(_, d)| d)
     }
 
     pub fn app(&self, rel: &str) -> Option<&AppFile> {
         let i = *self.by_rel.get(rel)?;
-        self.apps.iter().find(|a| a.file == i)
+        self.apps.get(self.slot[i]).filter(|a| a.file == i)
+    }
+
+    pub fn script(&self, rel: &str) -> Option<&Script> {
+        let i = *self.by_rel.get(rel)?;
+        self.scripts.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    pub fn prisma_schema(&self, rel: &str) -> Option<&PrismaSchema> {
+        let i = *self.by_rel.get(rel)?;
+        self.prisma.get(self.slot[i]).filter(|s| s.file == i)
     }
 
     pub fn exists(&self, rel: &str) -> bool {
@@ -138,7 +182,9 @@ pub fn join(base: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = if rel.starts_with('/') {
         return None;
     } else {
-        base.split('/').filter(|s| !s.is_empty() && *s != ".").collect()
+        base.split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect()
     };
     for seg in rel.split('/') {
         match seg {
@@ -162,7 +208,10 @@ mod tests {
 
     #[test]
     fn joins() {
-        assert_eq!(join("", "./apps/a/Dockerfile").as_deref(), Some("apps/a/Dockerfile"));
+        assert_eq!(
+            join("", "./apps/a/Dockerfile").as_deref(),
+            Some("apps/a/Dockerfile")
+        );
         assert_eq!(join("deploy", "../apps/a").as_deref(), Some("apps/a"));
         assert_eq!(join("", "../x"), None);
         assert_eq!(join("a/b", ".").as_deref(), Some("a/b"));

@@ -148,7 +148,12 @@ impl SourceFile {
         };
         let start = self.line_starts.get(idx).copied().unwrap_or(0);
         let end = offset.min(self.text.len());
-        let col = self.text.get(start..end).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        let col = self
+            .text
+            .get(start..end)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
         (idx + 1, col)
     }
 

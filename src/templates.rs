@@ -6,9 +6,19 @@ use std::collections::HashMap;
 use std::path::Path;
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("healthcheck-node.yaml", include_str!("../templates/healthcheck-node.yaml")),
-    ("healthcheck-postgres.yaml", include_str!("../templates/healthcheck-postgres.yaml")),
-    ("healthcheck-redis.yaml", include_str!("../templates/healthcheck-redis.yaml")),
+    (
+        "healthcheck-node.yaml",
+        include_str!("../templates/healthcheck-node.yaml"),
+    ),
+    (
+        "healthcheck-postgres.yaml",
+        include_str!("../templates/healthcheck-postgres.yaml"),
+    ),
+    (
+        "healthcheck-redis.yaml",
+        include_str!("../templates/healthcheck-redis.yaml"),
+    ),
+    ("env-check.sh", include_str!("../templates/env-check.sh")),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -62,7 +72,10 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 /// Drops the leading `#` comment lines of a template.
 pub fn body(template: &str) -> String {
     let mut lines = template.lines().peekable();
-    while lines.peek().is_some_and(|l| l.trim_start().starts_with('#') || l.trim().is_empty()) {
+    while lines
+        .peek()
+        .is_some_and(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
+    {
         lines.next();
     }
     lines.collect::<Vec<_>>().join("\n")
@@ -96,7 +109,10 @@ mod tests {
     #[test]
     fn reindent() {
         let s = "a:\n  b: 1\n  c:\n    d: 2";
-        assert_eq!(reindent_yaml(s, 4, 4, "\r\n"), "    a:\r\n        b: 1\r\n        c:\r\n            d: 2\r\n");
+        assert_eq!(
+            reindent_yaml(s, 4, 4, "\r\n"),
+            "    a:\r\n        b: 1\r\n        c:\r\n            d: 2\r\n"
+        );
     }
 
     #[test]

@@ -28,13 +28,26 @@ fn case(input: &str, insert: &str) {
     let original = input.replace("@@", "");
     std::fs::write(&path, &original).unwrap();
     let out = run(&["fix", "."], dir.path());
-    assert!(out.code == 0 || out.code == 1, "fix failed: {}{}", out.stdout, out.stderr);
+    assert!(
+        out.code == 0 || out.code == 1,
+        "fix failed: {}{}",
+        out.stdout,
+        out.stderr
+    );
     let got = std::fs::read_to_string(&path).unwrap();
     let want = input.replace("@@", insert);
-    assert_eq!(got, want, "\n--- got ---\n{got:?}\n--- want ---\n{want:?}\n{}", out.stderr);
+    assert_eq!(
+        got, want,
+        "\n--- got ---\n{got:?}\n--- want ---\n{want:?}\n{}",
+        out.stderr
+    );
     compose_config_ok(&path);
     let again = run(&["fix", "--diff", "."], dir.path());
-    assert_eq!(again.code, 0, "second fix --diff should be empty: {}", again.stdout);
+    assert_eq!(
+        again.code, 0,
+        "second fix --diff should be empty: {}",
+        again.stdout
+    );
     assert!(again.stdout.is_empty());
 }
 
@@ -117,7 +130,12 @@ fn unchanged(input: &str) -> (Out, String) {
     std::fs::write(&path, input).unwrap();
     let check = run(&["check", "--format", "json", "."], dir.path());
     let fix = run(&["fix", "."], dir.path());
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), input, "file must stay untouched: {}", fix.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        input,
+        "file must stay untouched: {}",
+        fix.stderr
+    );
     (check, fix.stderr)
 }
 
@@ -146,7 +164,9 @@ fn flow_mapping_service_is_refused_cleanly() {
 
 #[test]
 fn alias_service_is_refused_cleanly() {
-    let (check, _) = unchanged("services:\n  api: &api\n    image: node:20\n    ports: [\"80:80\"]\n  api2: *api\n");
+    let (check, _) = unchanged(
+        "services:\n  api: &api\n    image: node:20\n    ports: [\"80:80\"]\n  api2: *api\n",
+    );
     let v: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
     let findings = v["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 2);
@@ -166,11 +186,21 @@ fn invalid_yaml_names_file_and_line_and_others_go_on() {
     std::fs::write(dir.path().join("b/docker-compose.yml"), good).unwrap();
     let out = run(&["fix", "."], dir.path());
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("a/docker-compose.yml:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("a/docker-compose.yml:"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("invalid YAML"), "{}", out.stderr);
-    assert_eq!(std::fs::read_to_string(dir.path().join("a/docker-compose.yml")).unwrap(), bad);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a/docker-compose.yml")).unwrap(),
+        bad
+    );
     let fixed = std::fs::read_to_string(dir.path().join("b/docker-compose.yml")).unwrap();
-    assert!(fixed.contains("healthcheck:"), "the good file is still fixed");
+    assert!(
+        fixed.contains("healthcheck:"),
+        "the good file is still fixed"
+    );
 }
 
 #[test]
@@ -190,13 +220,22 @@ fn non_node_services() {
             .cloned()
             .unwrap()
     };
-    assert!(by_svc("db")["fix"]["title"].as_str().unwrap().contains("pg_isready"));
-    assert!(by_svc("cache")["fix"]["title"].as_str().unwrap().contains("redis-cli"));
+    assert!(by_svc("db")["fix"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("pg_isready"));
+    assert!(by_svc("cache")["fix"]["title"]
+        .as_str()
+        .unwrap()
+        .contains("redis-cli"));
     assert!(by_svc("broker")["fix"].is_null());
     assert!(by_svc("go")["fix"].is_null());
     run(&["fix", "."], dir.path());
     let fixed = std::fs::read_to_string(&path).unwrap();
-    assert!(!fixed.contains("\"node\""), "never a node probe on non-Node images");
+    assert!(
+        !fixed.contains("\"node\""),
+        "never a node probe on non-Node images"
+    );
     assert!(fixed.contains("pg_isready"));
     compose_config_ok(&path);
 }
@@ -208,10 +247,20 @@ fn depends_on_service_healthy_is_fixed_through_the_target() {
     std::fs::write(&path, "services:\n  api:\n    image: node:20\n    ports: [\"80:80\"]\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n    depends_on:\n      db:\n        condition: service_healthy\n  db:\n    image: postgres:16\n").unwrap();
     let check = run(&["check", "--format", "json", "."], dir.path());
     let v: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
-    let codes: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, vec!["CMP003", "CMP001"]);
     let d = run(&["fix", "--diff", "."], dir.path());
-    assert_eq!(d.stdout.matches("healthcheck:").count(), 1, "the shared edit is applied once:\n{}", d.stdout);
+    assert_eq!(
+        d.stdout.matches("healthcheck:").count(),
+        1,
+        "the shared edit is applied once:\n{}",
+        d.stdout
+    );
     run(&["fix", "."], dir.path());
     assert_eq!(run(&["check", "."], dir.path()).code, 0);
     compose_config_ok(&path);
@@ -219,7 +268,10 @@ fn depends_on_service_healthy_is_fixed_through_the_target() {
 
 fn nomadnet_fixed() -> (tempfile::TempDir, Out) {
     let dir = copy_fixture("nomadnet");
-    let d = run(&["fix", "--diff", "--select", "CMP001,CMP003", "."], dir.path());
+    let d = run(
+        &["fix", "--diff", "--select", "CMP001,CMP003", "."],
+        dir.path(),
+    );
     (dir, d)
 }
 
@@ -228,20 +280,62 @@ fn nomadnet_diff_adds_healthchecks_and_applies() {
     let (dir, d) = nomadnet_fixed();
     assert_eq!(d.code, 1, "changes pending: {}", d.stderr);
     // Exactly one healthcheck per Node service lacking one, nothing else.
-    let added: Vec<&str> = d.stdout.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).collect();
-    assert_eq!(added.iter().filter(|l| l.trim() == "+healthcheck:" || l.ends_with("healthcheck:")).count(), 10);
-    assert!(d.stdout.lines().all(|l| !l.starts_with('-') || l.starts_with("---")), "nothing removed");
+    let added: Vec<&str> = d
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(
+        added
+            .iter()
+            .filter(|l| l.trim() == "+healthcheck:" || l.ends_with("healthcheck:"))
+            .count(),
+        10
+    );
+    assert!(
+        d.stdout
+            .lines()
+            .all(|l| !l.starts_with('-') || l.starts_with("---")),
+        "nothing removed"
+    );
     for port in [6002, 6003, 6004, 6005, 6006, 6008, 6007, 3000, 3001, 3002] {
-        assert!(d.stdout.contains(&format!("http://localhost:{port}/'")), "probe for {port}");
+        assert!(
+            d.stdout.contains(&format!("http://localhost:{port}/'")),
+            "probe for {port}"
+        );
     }
     git(&["init", "-q"], dir.path());
     git_apply(dir.path(), &d.raw);
-    let after = run(&["check", "--format", "json", "--select", "CMP001,CMP003", "."], dir.path());
+    let after = run(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--select",
+            "CMP001,CMP003",
+            ".",
+        ],
+        dir.path(),
+    );
     let v: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
-    let left: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["service"].as_str().unwrap()).collect();
-    assert_eq!(left, vec!["kafka-service"], "only the worker without a port is left");
+    let left: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["kafka-service"],
+        "only the worker without a port is left"
+    );
     let again = run(&["fix", "--diff", "."], dir.path());
-    assert_eq!((again.code, again.stdout.as_str()), (0, ""), "{}", again.stderr);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stderr
+    );
     compose_config_ok(&dir.path().join("docker-compose.production.yml"));
 }
 
@@ -249,12 +343,18 @@ fn nomadnet_diff_adds_healthchecks_and_applies() {
 fn fix_keeps_file_mode() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("docker-compose.yml");
-    std::fs::write(&path, "services:\n  api:\n    image: node:20\n    ports: [\"80:80\"]\n").unwrap();
+    std::fs::write(
+        &path,
+        "services:\n  api:\n    image: node:20\n    ports: [\"80:80\"]\n",
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     run(&["fix", "."], dir.path());
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
-    assert!(std::fs::read_to_string(&path).unwrap().contains("healthcheck"));
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("healthcheck"));
     let _ = Path::new("");
 }

@@ -3,11 +3,11 @@
 //! appending a key to any service re-parses to exactly the original value
 //! plus that key, and changes no byte outside the insertion.
 
-use proptest::prelude::*;
 use prodsafe::discover::FileKind;
 use prodsafe::edit::{self, yaml_insert::append_key};
 use prodsafe::formats::compose;
 use prodsafe::source::SourceFile;
+use proptest::prelude::*;
 use std::path::Path;
 
 #[derive(Debug, Clone)]

@@ -21,7 +21,8 @@ use crate::source::{Eol, SourceFile};
 
 /// Applies sorted, non-overlapping edits.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
-    let mut out = String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
     let mut pos = 0;
     for e in edits {
         out.push_str(&text[pos..e.start]);
@@ -93,7 +94,10 @@ pub fn verify(
                 Eol::Lf => crlf == 0,
             };
             if !ok {
-                return Err(format!("inserted text does not use the file's {:?} line endings", src.eol));
+                return Err(format!(
+                    "inserted text does not use the file's {:?} line endings",
+                    src.eol
+                ));
             }
         }
     }
@@ -105,12 +109,30 @@ pub fn verify(
     match kind {
         FileKind::Compose | FileKind::Workflow => verify_yaml(&src.text, new, expects),
         FileKind::Dockerfile => {
-            let old_n = crate::formats::dockerfile::parse_text(&src.text).instructions.len();
-            let new_n = crate::formats::dockerfile::parse_text(new).instructions.len();
+            let old_n = crate::formats::dockerfile::parse_text(&src.text)
+                .instructions
+                .len();
+            let new_n = crate::formats::dockerfile::parse_text(new)
+                .instructions
+                .len();
             if new_n < old_n && !expects.iter().any(|x| matches!(x, Expect::Reparse)) {
                 return Err("the Dockerfile lost instructions".into());
             }
             Ok(())
+        }
+        FileKind::Shell => {
+            if converts_eol && new.contains("\r\n") {
+                return Err("CRLF line endings left after the conversion".into());
+            }
+            let old_err = crate::formats::shell::parse(0, src).parse_error_line;
+            let probe = SourceFile::from_text(&src.rel, &src.abs, new, src.mode);
+            match (
+                old_err,
+                crate::formats::shell::parse(0, &probe).parse_error_line,
+            ) {
+                (None, Some(l)) => Err(format!("the edited script no longer parses (line {l})")),
+                _ => Ok(()),
+            }
         }
         _ => Ok(()),
     }
@@ -164,7 +186,9 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
         }
     }
     if expected != got {
-        return Err("the edited YAML does not parse to the original plus the intended change".into());
+        return Err(
+            "the edited YAML does not parse to the original plus the intended change".into(),
+        );
     }
     Ok(())
 }
@@ -172,7 +196,10 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
 /// Writes `content` to `path` atomically (temp file in the same folder, then
 /// rename), keeping the file mode.
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(content)?;
     tmp.as_file().sync_all()?;

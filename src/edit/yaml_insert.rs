@@ -26,7 +26,10 @@ pub fn indent_unit(doc: &YamlDoc) -> usize {
         }
     }
     walk(&doc.root, &mut counts);
-    (1..9).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).filter(|&i| counts[i] > 0).unwrap_or(2)
+    (1..9)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .filter(|&i| counts[i] > 0)
+        .unwrap_or(2)
 }
 
 /// Builds the edit that appends `snippet` (a two-space-indented YAML mapping

@@ -44,8 +44,14 @@ pub fn parse(file: usize, src: &SourceFile) -> AppFile {
         &ROUTE,
         r#"\.(?:get|all|head|use)\(\s*['"`](/[A-Za-z0-9._~/-]*health[A-Za-z0-9._~/-]*)['"`]"#,
     );
-    let nest = re(&NEST, r#"@Get\(\s*['"`]/?([A-Za-z0-9._~/-]*health[A-Za-z0-9._~/-]*)['"`]"#);
-    let prefix = re(&PREFIX, r#"setGlobalPrefix\(\s*['"`]/?([A-Za-z0-9._~-]+)['"`]"#);
+    let nest = re(
+        &NEST,
+        r#"@Get\(\s*['"`]/?([A-Za-z0-9._~/-]*health[A-Za-z0-9._~/-]*)['"`]"#,
+    );
+    let prefix = re(
+        &PREFIX,
+        r#"setGlobalPrefix\(\s*['"`]/?([A-Za-z0-9._~-]+)['"`]"#,
+    );
     let mut out = AppFile {
         file,
         ..Default::default()
@@ -57,7 +63,10 @@ pub fn parse(file: usize, src: &SourceFile) -> AppFile {
             continue;
         }
         let ln = i + 1;
-        for c in listen.captures_iter(line).chain(fallback.captures_iter(line)) {
+        for c in listen
+            .captures_iter(line)
+            .chain(fallback.captures_iter(line))
+        {
             if let Ok(p) = c[1].parse::<u16>() {
                 if p > 0 && !out.ports.iter().any(|(x, _)| *x == p) {
                     out.ports.push((p, ln));

@@ -19,7 +19,10 @@ pub enum Healthcheck {
     Absent,
     /// `disable: true` or `test: ["NONE"]`.
     Disabled,
-    Defined { test: Vec<String>, line: usize },
+    Defined {
+        test: Vec<String>,
+        line: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -197,7 +200,8 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
         if env.is_map() {
             for (k, val) in env.entries() {
                 if let Some(k) = k.as_str() {
-                    environment.push((k.to_string(), doc.resolve(val).as_str().map(str::to_string)));
+                    environment
+                        .push((k.to_string(), doc.resolve(val).as_str().map(str::to_string)));
                 }
             }
         } else {
@@ -216,7 +220,10 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
                 .get(h, "disable")
                 .and_then(|d| d.as_str())
                 .is_some_and(|d| d == "true");
-            let test = doc.get(h, "test").map(|t| strings(doc, t)).unwrap_or_default();
+            let test = doc
+                .get(h, "test")
+                .map(|t| strings(doc, t))
+                .unwrap_or_default();
             if disabled || test.first().is_some_and(|t| t == "NONE") {
                 Healthcheck::Disabled
             } else {
@@ -258,7 +265,10 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
             Some((None, s.to_string()))
         } else {
             let svc = doc.get(e, "service")?.as_str()?.to_string();
-            let file = doc.get(e, "file").and_then(|f| f.as_str()).map(str::to_string);
+            let file = doc
+                .get(e, "file")
+                .and_then(|f| f.as_str())
+                .map(str::to_string);
             Some((file, svc))
         }
     });
@@ -268,9 +278,11 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
                 .iter()
                 .filter_map(|i| {
                     let i = doc.resolve(i);
-                    i.as_str()
-                        .map(str::to_string)
-                        .or_else(|| doc.get(i, "path").and_then(|p| p.as_str()).map(str::to_string))
+                    i.as_str().map(str::to_string).or_else(|| {
+                        doc.get(i, "path")
+                            .and_then(|p| p.as_str())
+                            .map(str::to_string)
+                    })
                 })
                 .collect()
         } else {
@@ -343,11 +355,17 @@ mod tests {
         let c = parse(0, &src).unwrap();
         let api = &c.services[0];
         assert_eq!(api.dockerfile.as_deref(), Some("apps/api/Dockerfile"));
-        assert_eq!(api.ports.iter().map(|p| p.container).collect::<Vec<_>>(), vec![80, 9000]);
+        assert_eq!(
+            api.ports.iter().map(|p| p.container).collect::<Vec<_>>(),
+            vec![80, 9000]
+        );
         assert_eq!(api.env("PORT"), Some("80"));
         assert!(matches!(api.healthcheck, Healthcheck::Defined { .. }));
         assert_eq!(api.restart.as_deref(), Some("always"));
-        assert_eq!(api.depends_on[0].condition.as_deref(), Some("service_healthy"));
+        assert_eq!(
+            api.depends_on[0].condition.as_deref(),
+            Some("service_healthy")
+        );
         assert_eq!(api.required_interpolations[0].0, "DB_URL");
         assert_eq!(c.services[1].expose[0].container, 5432);
         assert_eq!(c.services[1].healthcheck, Healthcheck::Absent);

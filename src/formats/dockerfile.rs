@@ -253,13 +253,20 @@ pub fn parse_text(text: &str) -> Dockerfile {
                 let mut k = body_start_line;
                 while k < lines.len() {
                     let t = &text[lines[k].0.clone()];
-                    let t = if strip_tabs { t.trim_start_matches('\t') } else { t };
+                    let t = if strip_tabs {
+                        t.trim_start_matches('\t')
+                    } else {
+                        t
+                    };
                     if t == delimiter {
                         break;
                     }
                     k += 1;
                 }
-                let body_start = lines.get(body_start_line).map(|l| l.1.start).unwrap_or(text.len());
+                let body_start = lines
+                    .get(body_start_line)
+                    .map(|l| l.1.start)
+                    .unwrap_or(text.len());
                 let body_end = lines.get(k).map(|l| l.1.start).unwrap_or(text.len());
                 heredocs.push(Heredoc {
                     delimiter,
@@ -350,7 +357,10 @@ fn build_stages(df: &mut Dockerfile) {
                 last.instrs.end = idx;
             }
             let words: Vec<&str> = ins.rest.split_whitespace().collect();
-            let base = words.first().map(|b| substitute_args(b, &df.global_args)).unwrap_or_default();
+            let base = words
+                .first()
+                .map(|b| substitute_args(b, &df.global_args))
+                .unwrap_or_default();
             let name = if words.len() >= 3 && words[1].eq_ignore_ascii_case("as") {
                 Some(words[2].to_string())
             } else {
@@ -380,7 +390,11 @@ impl Dockerfile {
     pub fn stage_by_name(&self, name: &str) -> Option<&Stage> {
         self.stages
             .iter()
-            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .find(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
             .or_else(|| name.parse::<usize>().ok().and_then(|i| self.stages.get(i)))
     }
 
@@ -388,11 +402,11 @@ impl Dockerfile {
     pub fn root_image(&self, st: &Stage) -> String {
         let mut cur = st;
         for _ in 0..self.stages.len() {
-            match self.stages[..cur.index]
-                .iter()
-                .rev()
-                .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&cur.base)))
-            {
+            match self.stages[..cur.index].iter().rev().find(|s| {
+                s.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&cur.base))
+            }) {
                 Some(parent) => cur = parent,
                 None => break,
             }
@@ -404,11 +418,11 @@ impl Dockerfile {
     pub fn lineage<'a>(&'a self, st: &'a Stage) -> Vec<&'a Stage> {
         let mut out = vec![st];
         let mut cur = st;
-        while let Some(parent) = self.stages[..cur.index]
-            .iter()
-            .rev()
-            .find(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&cur.base)))
-        {
+        while let Some(parent) = self.stages[..cur.index].iter().rev().find(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&cur.base))
+        }) {
             out.push(parent);
             cur = parent;
         }
@@ -417,9 +431,12 @@ impl Dockerfile {
 
     /// The last instruction with this keyword in a stage or what it inherits.
     pub fn last_in<'a>(&'a self, st: &'a Stage, keyword: &str) -> Option<&'a Instruction> {
-        self.lineage(st)
-            .into_iter()
-            .find_map(|s| self.stage_instrs(s).iter().rev().find(|i| i.keyword == keyword))
+        self.lineage(st).into_iter().find_map(|s| {
+            self.stage_instrs(s)
+                .iter()
+                .rev()
+                .find(|i| i.keyword == keyword)
+        })
     }
 
     /// Environment (`ENV`) of a stage, inherited first.
@@ -440,7 +457,11 @@ impl Dockerfile {
     pub fn exposed(&self, st: &Stage) -> Vec<(u16, usize)> {
         let mut out = Vec::new();
         for s in self.lineage(st) {
-            for ins in self.stage_instrs(s).iter().filter(|i| i.keyword == "EXPOSE") {
+            for ins in self
+                .stage_instrs(s)
+                .iter()
+                .filter(|i| i.keyword == "EXPOSE")
+            {
                 for w in ins.rest.split_whitespace() {
                     if let Ok(p) = w.split('/').next().unwrap_or("").parse::<u16>() {
                         out.push((p, ins.line));
@@ -455,7 +476,12 @@ impl Dockerfile {
 /// `ENV A=1 B="x y"` and the legacy `ENV A 1`.
 pub fn parse_env_args(rest: &str) -> Vec<(String, String)> {
     let rest = rest.trim();
-    if !rest.contains('=') || rest.split_whitespace().next().is_some_and(|w| !w.contains('=')) {
+    if !rest.contains('=')
+        || rest
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| !w.contains('='))
+    {
         let mut it = rest.splitn(2, char::is_whitespace);
         let k = it.next().unwrap_or("").to_string();
         let v = it.next().unwrap_or("").trim().to_string();
@@ -523,7 +549,10 @@ mod tests {
         assert_eq!(df.root_image(&df.stages[1]), "node:20-alpine");
         let run = &df.instructions[2];
         assert_eq!(run.keyword, "RUN");
-        assert_eq!(run.args.split_whitespace().collect::<Vec<_>>(), vec!["apk", "add", "curl"]);
+        assert_eq!(
+            run.args.split_whitespace().collect::<Vec<_>>(),
+            vec!["apk", "add", "curl"]
+        );
         let hd = &df.instructions[3];
         assert_eq!(hd.heredocs.len(), 2);
         assert_eq!(&t[hd.heredocs[0].body.clone()], "echo npx\r\n");
@@ -539,12 +568,21 @@ mod tests {
         let t = "# escape=`\nFROM mcr.microsoft.com/windows\nRUN dir `\n  c:\\\n";
         let df = parse_text(t);
         assert_eq!(df.escape, '`');
-        assert_eq!(df.instructions[1].args.split_whitespace().collect::<Vec<_>>(), vec!["dir", "c:\\"]);
+        assert_eq!(
+            df.instructions[1]
+                .args
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            vec!["dir", "c:\\"]
+        );
     }
 
     #[test]
     fn env_forms() {
-        assert_eq!(parse_env_args("PORT 3000"), vec![("PORT".into(), "3000".into())]);
+        assert_eq!(
+            parse_env_args("PORT 3000"),
+            vec![("PORT".into(), "3000".into())]
+        );
         assert_eq!(
             parse_env_args("A=1 B=\"x y\""),
             vec![("A".into(), "1".into()), ("B".into(), "x y".into())]

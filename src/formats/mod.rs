@@ -4,4 +4,6 @@
 pub mod appcode;
 pub mod compose;
 pub mod dockerfile;
+pub mod prisma;
+pub mod shell;
 pub mod yaml;

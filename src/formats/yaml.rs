@@ -207,7 +207,9 @@ impl Builder<'_> {
                     // find the `-` before the item on its line
                     let line = self.src.line_text(n.line);
                     let upto: String = line.chars().take(n.col).collect();
-                    upto.rfind('-').map(|b| upto[..b].chars().count()).unwrap_or(s.col)
+                    upto.rfind('-')
+                        .map(|b| upto[..b].chars().count())
+                        .unwrap_or(s.col)
                 }
             }
             None => 0,
@@ -220,11 +222,21 @@ impl Builder<'_> {
         })
     }
 
-    fn scalar_end_line(&self, n: &Node, style: TScalarStyle, value: &str, owner_col: usize) -> usize {
+    fn scalar_end_line(
+        &self,
+        n: &Node,
+        style: TScalarStyle,
+        value: &str,
+        owner_col: usize,
+    ) -> usize {
         let src = self.src;
         match style {
             TScalarStyle::DoubleQuoted | TScalarStyle::SingleQuoted => {
-                let q = if style == TScalarStyle::DoubleQuoted { '"' } else { '\'' };
+                let q = if style == TScalarStyle::DoubleQuoted {
+                    '"'
+                } else {
+                    '\''
+                };
                 let rest = &src.text[n.start..];
                 let mut it = rest.char_indices().skip(1).peekable();
                 while let Some((i, c)) = it.next() {
@@ -399,12 +411,15 @@ pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
     p.load(&mut b, true).map_err(|e| LoadError {
         rel: src.rel.clone(),
         line: Some(e.marker().line().max(1)),
-        message: format!("invalid YAML: {} (column {})", e.info(), e.marker().col() + 1),
+        message: format!(
+            "invalid YAML: {} (column {})",
+            e.info(),
+            e.marker().col() + 1
+        ),
     })?;
     let anchors = b.anchors;
     let aliased = b.aliased;
-    Ok(b
-        .docs
+    Ok(b.docs
         .into_iter()
         .map(|root| YamlDoc {
             root,

@@ -27,7 +27,12 @@ pub fn finding(root: &str, f: &Finding) -> Value {
 
 pub fn summary(findings: &[(String, &Finding)], errors: &[Value]) -> Value {
     let mut by_sev = serde_json::Map::new();
-    for sev in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ] {
         by_sev.insert(
             sev.as_str().into(),
             json!(findings.iter().filter(|(_, f)| f.severity == sev).count()),

@@ -83,7 +83,12 @@ pub fn finding(out: &mut String, p: &Project, f: &Finding, unsafe_fixes: bool, s
                         .unwrap_or_default()
                 ),
             };
-            let _ = writeln!(out, "  = {}: {} ({safety})", st.ok.apply_to("fix"), fix.title);
+            let _ = writeln!(
+                out,
+                "  = {}: {} ({safety})",
+                st.ok.apply_to("fix"),
+                fix.title
+            );
         }
         (None, Some(why)) => {
             let _ = writeln!(out, "  = no fix: {why}");
@@ -98,7 +103,12 @@ pub fn summary(findings: &[&Finding], unsafe_fixes: bool) -> String {
         return "All checks passed!\n".into();
     }
     let mut by_sev = Vec::new();
-    for sev in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ] {
         let n = findings.iter().filter(|f| f.severity == sev).count();
         if n > 0 {
             by_sev.push(format!("{n} {}", sev.as_str()));
@@ -120,10 +130,18 @@ pub fn summary(findings: &[&Finding], unsafe_fixes: bool) -> String {
         .count();
     let fixable = if unsafe_fixes { safe + unsafe_n } else { safe };
     if fixable > 0 {
-        let _ = writeln!(s, "[*] {fixable} fixable with `prodsafe fix`{}.", if unsafe_fixes { " --unsafe-fixes" } else { "" });
+        let _ = writeln!(
+            s,
+            "[*] {fixable} fixable with `prodsafe fix`{}.",
+            if unsafe_fixes { " --unsafe-fixes" } else { "" }
+        );
     }
     if !unsafe_fixes && unsafe_n > 0 {
-        let _ = writeln!(s, "{unsafe_n} hidden fix{} can be enabled with the `--unsafe-fixes` option.", if unsafe_n == 1 { "" } else { "es" });
+        let _ = writeln!(
+            s,
+            "{unsafe_n} hidden fix{} can be enabled with the `--unsafe-fixes` option.",
+            if unsafe_n == 1 { "" } else { "es" }
+        );
     }
     s
 }

@@ -82,15 +82,24 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
     let svc = &compose.services[s.index];
     let src = &p.files[compose.file];
     if svc.is_alias {
-        return Err("the service is an alias of another node; add the healthcheck where it is anchored".into());
+        return Err(
+            "the service is an alias of another node; add the healthcheck where it is anchored"
+                .into(),
+        );
     }
     let image = s.image.clone().unwrap_or_default();
-    let family = if s.node { Family::Node } else { images::family(&image) };
+    let family = if s.node {
+        Family::Node
+    } else {
+        images::family(&image)
+    };
     let hc = &p.config.healthcheck;
     let retries = hc.retries.to_string();
     for d in [&hc.interval, &hc.timeout, &hc.start_period] {
         if !safe_duration(d) {
-            return Err(format!("configured healthcheck duration `{d}` is not a duration"));
+            return Err(format!(
+                "configured healthcheck duration `{d}` is not a duration"
+            ));
         }
     }
     let mut vars = vec![
@@ -109,14 +118,20 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
                 )
             })?;
             if !safe_path(&s.health_path.value) {
-                return Err(format!("health path `{}` has characters prodsafe will not put in a probe", s.health_path.value));
+                return Err(format!(
+                    "health path `{}` has characters prodsafe will not put in a probe",
+                    s.health_path.value
+                ));
             }
             port_s = port.value.to_string();
             vars.push(("port", &port_s));
             vars.push(("path", &s.health_path.value));
             (
                 "healthcheck-node.yaml",
-                format!("node probe on http://localhost:{}{}", port.value, s.health_path.value),
+                format!(
+                    "node probe on http://localhost:{}{}",
+                    port.value, s.health_path.value
+                ),
             )
         }
         Family::Postgres => ("healthcheck-postgres.yaml", "pg_isready probe".to_string()),

@@ -47,7 +47,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             if d.condition.as_deref() != Some("service_healthy") {
                 continue;
             }
-            let Some(target) = p.graph.get(s.compose, &d.service) else { continue };
+            let Some(target) = p.graph.get(s.compose, &d.service) else {
+                continue;
+            };
             let why = match target.health {
                 Health::Absent => "has no healthcheck",
                 Health::Disabled => "has its healthcheck disabled",
@@ -69,7 +71,10 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     Err(e) => f.no_fix_reason = Some(e),
                 }
             } else {
-                f.no_fix_reason = Some(format!("re-enable or write a healthcheck for `{}`", d.service));
+                f.no_fix_reason = Some(format!(
+                    "re-enable or write a healthcheck for `{}`",
+                    d.service
+                ));
             }
             out.push(f);
         }

@@ -7,6 +7,15 @@ use crate::project::Project;
 
 pub mod cmp001_missing_healthcheck;
 pub mod cmp003_depends_on_unhealthy;
+pub mod ent001_missing_nounset;
+pub mod ent002_missing_errexit;
+pub mod ent003_runtime_package_manager;
+pub mod ent004_runtime_prisma_generate;
+pub mod ent005_no_exec;
+pub mod ent006_crlf_line_endings;
+pub mod ent007_shell_mismatch;
+pub mod ent008_env_fail_fast;
+pub mod scope;
 
 /// Fix availability as documented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +70,14 @@ impl Rule {
 static ALL: &[&Rule] = &[
     &cmp001_missing_healthcheck::RULE,
     &cmp003_depends_on_unhealthy::RULE,
+    &ent001_missing_nounset::RULE,
+    &ent002_missing_errexit::RULE,
+    &ent003_runtime_package_manager::RULE,
+    &ent004_runtime_prisma_generate::RULE,
+    &ent005_no_exec::RULE,
+    &ent006_crlf_line_endings::RULE,
+    &ent007_shell_mismatch::RULE,
+    &ent008_env_fail_fast::RULE,
 ];
 
 pub fn all() -> &'static [&'static Rule] {
@@ -80,7 +97,10 @@ pub fn matches(rule: &Rule, selectors: &[String]) -> bool {
     selectors.iter().any(|s| {
         let s = s.trim();
         s.eq_ignore_ascii_case("ALL")
-            || rule.code.to_ascii_uppercase().starts_with(&s.to_ascii_uppercase())
+            || rule
+                .code
+                .to_ascii_uppercase()
+                .starts_with(&s.to_ascii_uppercase())
             || rule.name == s
     })
 }
@@ -98,7 +118,12 @@ pub fn run(p: &Project, select: &[String], ignore: &[String]) -> Vec<Finding> {
         (rule.check)(p, &mut out);
     }
     for f in &mut out {
-        if let Some(sev) = p.config.severity.get(f.code).and_then(|s| Severity::parse(s)) {
+        if let Some(sev) = p
+            .config
+            .severity
+            .get(f.code)
+            .and_then(|s| Severity::parse(s))
+        {
             f.severity = sev;
         }
     }

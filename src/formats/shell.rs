@@ -1,0 +1,436 @@
+//! POSIX shell scripts through tree-sitter-bash: commands (never the text of
+//! heredoc bodies, strings or comments), `set` flags, variable expansions
+//! and whether each is guarded, assignments, and bash-only syntax.
+
+use std::ops::Range;
+
+use crate::source::SourceFile;
+
+#[derive(Debug, Clone)]
+pub struct SetCmd {
+    /// The whole `set ...` command.
+    pub span: Range<usize>,
+    pub line: usize,
+    pub errexit: bool,
+    pub nounset: bool,
+    pub pipefail: bool,
+    /// The flag words (`-ex`, `-o errexit`) with their spans.
+    pub words: Vec<(String, Range<usize>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    pub name: String,
+    pub args: Vec<String>,
+    /// The simple command.
+    pub span: Range<usize>,
+    /// The whole top-level statement holding it (list, pipeline,
+    /// redirection...).
+    pub stmt_span: Range<usize>,
+    pub line: usize,
+    /// The statement is a plain command directly under the program.
+    pub top_level_simple: bool,
+    pub in_function: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expansion {
+    pub name: String,
+    pub guarded: bool,
+    pub offset: usize,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    pub file: usize,
+    /// `#!/bin/sh -e` -> ("/bin/sh", "sh", ["-e"])
+    pub shebang: Option<(String, String, Vec<String>)>,
+    pub crlf: bool,
+    pub sets: Vec<SetCmd>,
+    pub commands: Vec<Cmd>,
+    pub expansions: Vec<Expansion>,
+    /// (name, byte offset) of every assignment, `read`, `for`, `export X=`,
+    /// `local`, getopts.
+    pub assigned: Vec<(String, usize)>,
+    pub bashisms: Vec<(String, usize)>,
+    /// Index in `commands` of the last top-level statement's command.
+    pub last_statement: Option<usize>,
+    pub parse_error_line: Option<usize>,
+}
+
+const SPECIAL: &[&str] = &["@", "*", "#", "?", "$", "!", "0", "-", "_"];
+
+impl Script {
+    pub fn errexit(&self) -> bool {
+        self.sets.iter().any(|s| s.errexit)
+            || self
+                .shebang
+                .as_ref()
+                .is_some_and(|(_, _, a)| a.iter().any(|x| x.starts_with('-') && x.contains('e')))
+    }
+
+    /// Variables an `-u` shell would abort on: expanded without a guard,
+    /// never assigned before use, and not known to be set (`known`).
+    pub fn unguarded(&self, known: &dyn Fn(&str) -> bool) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for e in &self.expansions {
+            if e.guarded || SPECIAL.contains(&e.name.as_str()) || known(&e.name) {
+                continue;
+            }
+            if self
+                .assigned
+                .iter()
+                .any(|(n, off)| *n == e.name && *off < e.offset)
+            {
+                continue;
+            }
+            if !out.iter().any(|(n, _)| *n == e.name) {
+                out.push((e.name.clone(), e.line));
+            }
+        }
+        out
+    }
+}
+
+/// Variables every container has.
+pub fn always_set(name: &str) -> bool {
+    matches!(
+        name,
+        "HOME" | "PATH" | "HOSTNAME" | "PWD" | "IFS" | "PPID" | "OPTIND" | "PS4"
+    )
+}
+
+fn text<'a>(n: tree_sitter::Node, src: &'a str) -> &'a str {
+    &src[n.byte_range()]
+}
+
+/// Unquotes a shell word well enough to read command names and arguments.
+fn unquote(s: &str) -> String {
+    s.trim_matches(|c| c == '"' || c == '\'').to_string()
+}
+
+struct Walker<'a> {
+    src: &'a SourceFile,
+    out: Script,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, n: tree_sitter::Node, stmt: Range<usize>, top_simple: bool, in_fn: bool) {
+        let s = &self.src.text;
+        match n.kind() {
+            "heredoc_body" if !has_expansions(n) => return,
+            "function_definition" => {
+                if text(n, s).trim_start().starts_with("function") {
+                    self.out
+                        .bashisms
+                        .push(("`function` keyword".into(), n.start_byte()));
+                }
+                let mut c = n.walk();
+                for ch in n.children(&mut c) {
+                    self.walk(ch, stmt.clone(), false, true);
+                }
+                return;
+            }
+            "test_command" if text(n, s).starts_with("[[") => {
+                self.out
+                    .bashisms
+                    .push(("`[[ ... ]]` test".into(), n.start_byte()));
+            }
+            "array" => self.out.bashisms.push(("array".into(), n.start_byte())),
+            "process_substitution" => self
+                .out
+                .bashisms
+                .push(("process substitution `<(...)`".into(), n.start_byte())),
+            "variable_assignment" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    self.out
+                        .assigned
+                        .push((text(name, s).to_string(), n.end_byte()));
+                }
+            }
+            "for_statement" => {
+                if let Some(v) = n.child_by_field_name("variable") {
+                    self.out
+                        .assigned
+                        .push((text(v, s).to_string(), n.start_byte()));
+                }
+            }
+            "simple_expansion" | "expansion" => {
+                self.expansion(n);
+            }
+            "command" => {
+                self.command(n, stmt.clone(), top_simple, in_fn);
+            }
+            _ => {}
+        }
+        let mut c = n.walk();
+        for ch in n.children(&mut c) {
+            self.walk(ch, stmt.clone(), false, in_fn);
+        }
+    }
+
+    fn expansion(&mut self, n: tree_sitter::Node) {
+        let s = &self.src.text;
+        let t = text(n, s);
+        let mut name = None;
+        let mut c = n.walk();
+        for ch in n.children(&mut c) {
+            if matches!(ch.kind(), "variable_name" | "special_variable_name") {
+                name = Some(text(ch, s).to_string());
+                break;
+            }
+        }
+        let name = name.unwrap_or_else(|| {
+            t.trim_start_matches('$')
+                .trim_start_matches('{')
+                .trim_start_matches('#')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        });
+        if name.is_empty() {
+            return;
+        }
+        let inner = t.strip_prefix("${").unwrap_or("");
+        let after = inner.strip_prefix(name.as_str()).unwrap_or("");
+        let guarded = ["-", ":-", "=", ":=", "?", ":?", "+", ":+"]
+            .iter()
+            .any(|op| after.starts_with(op));
+        self.out.expansions.push(Expansion {
+            name,
+            guarded,
+            offset: n.start_byte(),
+            line: self.src.line_col(n.start_byte()).0,
+        });
+    }
+
+    fn command(&mut self, n: tree_sitter::Node, stmt: Range<usize>, top_simple: bool, in_fn: bool) {
+        let s = &self.src.text;
+        let Some(name_node) = n.child_by_field_name("name") else {
+            return;
+        };
+        let name = unquote(text(name_node, s));
+        let mut args = Vec::new();
+        let mut arg_nodes = Vec::new();
+        let mut c = n.walk();
+        for ch in n.children_by_field_name("argument", &mut c) {
+            args.push(unquote(text(ch, s)));
+            arg_nodes.push(ch);
+        }
+        match name.as_str() {
+            "set" => {
+                let mut set = SetCmd {
+                    span: n.byte_range(),
+                    line: self.src.line_col(n.start_byte()).0,
+                    errexit: false,
+                    nounset: false,
+                    pipefail: false,
+                    words: vec![],
+                };
+                let mut i = 0;
+                while i < args.len() {
+                    let a = &args[i];
+                    let r = arg_nodes[i].byte_range();
+                    if a == "-o" || a == "+o" {
+                        if let Some(opt) = args.get(i + 1) {
+                            let on = a == "-o";
+                            match opt.as_str() {
+                                "errexit" => set.errexit = on,
+                                "nounset" => set.nounset = on,
+                                "pipefail" => set.pipefail = on,
+                                _ => {}
+                            }
+                            set.words
+                                .push((format!("{a} {opt}"), r.start..arg_nodes[i + 1].end_byte()));
+                            i += 2;
+                            continue;
+                        }
+                    } else if let Some(flags) = a.strip_prefix('-') {
+                        if !flags.starts_with('-') {
+                            set.errexit |= flags.contains('e');
+                            set.nounset |= flags.contains('u');
+                            set.words.push((a.clone(), r));
+                        }
+                    }
+                    i += 1;
+                }
+                self.out.sets.push(set);
+            }
+            "read" | "getopts" | "local" | "export" | "readonly" => {
+                for a in &args {
+                    if !a.starts_with('-') {
+                        let v = a.split('=').next().unwrap_or("");
+                        if v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !v.is_empty()
+                        {
+                            self.out.assigned.push((v.to_string(), n.start_byte()));
+                        }
+                    }
+                }
+            }
+            "source" => self
+                .out
+                .bashisms
+                .push(("`source` (use `.`)".into(), n.start_byte())),
+            _ => {}
+        }
+        self.out.commands.push(Cmd {
+            name,
+            args,
+            span: n.byte_range(),
+            stmt_span: stmt,
+            line: self.src.line_col(n.start_byte()).0,
+            top_level_simple: top_simple,
+            in_function: in_fn,
+        });
+    }
+}
+
+fn has_expansions(n: tree_sitter::Node) -> bool {
+    let mut c = n.walk();
+    let r = n.children(&mut c).any(|ch| {
+        matches!(
+            ch.kind(),
+            "simple_expansion" | "expansion" | "command_substitution"
+        )
+    });
+    r
+}
+
+fn first_error(n: tree_sitter::Node) -> Option<usize> {
+    if n.is_error() || n.is_missing() {
+        return Some(n.start_position().row + 1);
+    }
+    if !n.has_error() {
+        return None;
+    }
+    let mut c = n.walk();
+    let kids: Vec<_> = n.children(&mut c).collect();
+    kids.into_iter().find_map(first_error)
+}
+
+pub fn parse(file: usize, src: &SourceFile) -> Script {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .expect("tree-sitter-bash grammar loads");
+    let tree = parser.parse(&src.text, None);
+    let mut w = Walker {
+        src,
+        out: Script {
+            file,
+            crlf: src.text.contains("\r\n"),
+            ..Default::default()
+        },
+    };
+    let first = src.line_text(1);
+    if let Some(rest) = first.strip_prefix("#!") {
+        let mut parts = rest.split_whitespace();
+        let mut interp = parts.next().unwrap_or("").to_string();
+        let mut args: Vec<String> = parts.map(str::to_string).collect();
+        if interp.ends_with("/env") && !args.is_empty() {
+            interp = args.remove(0);
+        }
+        let shell = interp.rsplit('/').next().unwrap_or("").to_string();
+        w.out.shebang = Some((interp, shell, args));
+    }
+    if let Some(tree) = tree {
+        let root = tree.root_node();
+        w.out.parse_error_line = first_error(root);
+        let mut c = root.walk();
+        let stmts: Vec<_> = root
+            .children(&mut c)
+            .filter(|n| n.kind() != "comment")
+            .collect();
+        for st in &stmts {
+            let before = w.out.commands.len();
+            w.walk(*st, st.byte_range(), st.kind() == "command", false);
+            if w.out.commands.len() > before {
+                w.out.last_statement = Some(before);
+            } else {
+                w.out.last_statement = None;
+            }
+        }
+    }
+    w.out
+}
+
+/// Whether a command starts a long-running process (what an entrypoint
+/// should `exec`).
+pub fn is_long_running(cmd: &Cmd) -> bool {
+    !matches!(
+        cmd.name.as_str(),
+        "echo"
+            | "printf"
+            | "set"
+            | "export"
+            | "cd"
+            | "true"
+            | "false"
+            | ":"
+            | "exec"
+            | "exit"
+            | "test"
+            | "["
+            | "sleep"
+            | "mkdir"
+            | "chmod"
+            | "chown"
+            | "cp"
+            | "mv"
+            | "rm"
+            | "ln"
+            | "cat"
+            | "touch"
+            | "unset"
+            | "shift"
+            | "trap"
+            | "wait"
+            | "."
+            | "source"
+            | "eval"
+            | "umask"
+            | "ulimit"
+            | "return"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn script(t: &str) -> Script {
+        parse(
+            0,
+            &SourceFile::from_text("e.sh", Path::new("e.sh"), t, 0o755),
+        )
+    }
+
+    #[test]
+    fn commands_skip_heredocs_and_comments() {
+        let s = script("#!/bin/sh\nset -ex\n# npx prisma generate\ncat <<'EOF'\nnpx prisma generate\nEOF\necho \"npm run x\"\ntest -f x || npm run build\nexec node dist/main.js\n");
+        let names: Vec<&str> = s.commands.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["set", "cat", "echo", "test", "npm", "exec"]);
+        assert!(s.sets[0].errexit && !s.sets[0].nounset);
+        assert_eq!(s.shebang.as_ref().unwrap().1, "sh");
+        assert_eq!(s.commands[s.last_statement.unwrap()].name, "exec");
+    }
+
+    #[test]
+    fn guards_and_assignments() {
+        let s = script("#!/bin/sh\nA=1\necho \"$A\" \"${B:-x}\" \"${C:?c}\" \"$D\" \"$1\" \"$@\" \"$HOME\"\nfor f in a; do echo \"$f\"; done\n");
+        let u: Vec<String> = s
+            .unguarded(&always_set)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(u, vec!["D", "1"]);
+    }
+
+    #[test]
+    fn bashisms() {
+        let s = script("#!/bin/sh\n[[ -n x ]] && source ./env\narr=(a b)\nfunction f { :; }\n");
+        assert_eq!(s.bashisms.len(), 4, "{:?}", s.bashisms);
+    }
+}

@@ -1,0 +1,109 @@
+//! What several rules look at: the entrypoint scripts in scope and what the
+//! container is known to set for them, and runtime-command classification.
+
+use std::collections::HashSet;
+
+use crate::finding::Severity;
+use crate::formats::shell::{always_set, Cmd, Script};
+use crate::graph::ImageNode;
+use crate::project::Project;
+use crate::source::SourceFile;
+
+pub struct ScriptCtx<'a> {
+    pub script: &'a Script,
+    pub src: &'a SourceFile,
+    pub image: Option<&'a ImageNode>,
+    /// Variables the container always sets (image `ENV`, compose
+    /// `environment` of every service using the image, Docker's own).
+    pub known: HashSet<String>,
+}
+
+impl ScriptCtx<'_> {
+    pub fn is_known(&self, name: &str) -> bool {
+        always_set(name) || self.known.contains(name)
+    }
+
+    /// Variables `set -u` would abort on.
+    pub fn unguarded(&self) -> Vec<(String, usize)> {
+        self.script.unguarded(&|n| self.is_known(n))
+    }
+}
+
+/// Scripts a Dockerfile runs as its command, and `*entrypoint*` scripts.
+pub fn entry_scripts(p: &Project) -> Vec<ScriptCtx<'_>> {
+    let mut out = Vec::new();
+    for script in &p.scripts {
+        let src = &p.files[script.file];
+        let image = p.graph.image_of_script(&src.rel);
+        let name = src.rel.rsplit('/').next().unwrap_or(&src.rel);
+        if image.is_none() && !name.to_ascii_lowercase().contains("entrypoint") {
+            continue;
+        }
+        let mut known = HashSet::new();
+        if let Some(img) = image {
+            if let Some(df) = p.dockerfile(&img.dockerfile) {
+                if let Some(st) = df.final_stage() {
+                    known.extend(df.env(st).into_iter().map(|(k, _)| k));
+                }
+            }
+            let mut common: Option<HashSet<String>> = None;
+            for &si in &img.services {
+                let s = &p.graph.services[si];
+                let svc = &p.compose[s.compose].services[s.index];
+                let set: HashSet<String> = svc.environment.iter().map(|(k, _)| k.clone()).collect();
+                common = Some(match common {
+                    None => set,
+                    Some(c) => c.intersection(&set).cloned().collect(),
+                });
+            }
+            known.extend(common.unwrap_or_default());
+        }
+        out.push(ScriptCtx {
+            script,
+            src,
+            image,
+            known,
+        });
+    }
+    out
+}
+
+/// A package manager started at container run time, with its severity:
+/// pnpm and yarn are usually absent from runtime images (critical), npm and
+/// npx present but slow, network-bound and unpinned (high).
+pub fn package_manager(words: &[String]) -> Option<(String, Severity)> {
+    let first = words.iter().find(|w| !is_wrapper_word(w))?;
+    let base = first.rsplit('/').next().unwrap_or(first);
+    match base {
+        "pnpm" | "yarn" | "pnpx" => Some((base.to_string(), Severity::Critical)),
+        "npm" | "npx" => Some((base.to_string(), Severity::High)),
+        "corepack" => {
+            let next = words.iter().skip_while(|w| *w != first).nth(1)?;
+            matches!(next.as_str(), "pnpm" | "yarn")
+                .then(|| (format!("corepack {next}"), Severity::Critical))
+        }
+        _ => None,
+    }
+}
+
+pub fn cmd_words(c: &Cmd) -> Vec<String> {
+    let mut v = vec![c.name.clone()];
+    v.extend(c.args.iter().cloned());
+    v
+}
+
+/// `prisma generate` however it is invoked (bare, npx, pnpm exec, yarn).
+pub fn is_prisma_generate(words: &[String]) -> bool {
+    let pos = words
+        .iter()
+        .position(|w| w == "prisma" || w.ends_with("/prisma"));
+    pos.is_some_and(|i| words.get(i + 1).is_some_and(|w| w == "generate"))
+}
+
+pub fn is_wrapper_word(w: &str) -> bool {
+    let base = w.rsplit('/').next().unwrap_or(w);
+    matches!(
+        base,
+        "exec" | "dumb-init" | "tini" | "--" | "su-exec" | "gosu" | "env"
+    )
+}
