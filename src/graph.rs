@@ -198,6 +198,29 @@ fn guess_context(p: &Project, rel: &str, df: &Dockerfile) -> String {
         })
         .filter(|s| !s.contains('*') && !s.contains('$') && !s.contains("://"))
         .collect();
+    // A Dockerfile that names its own folder (`apps/web/...`) is built from
+    // the ancestor that folder is relative to.
+    let own = parent(rel);
+    let mut ancestors = vec![String::new()];
+    for (i, _) in own.match_indices('/') {
+        ancestors.push(own[..i].to_string());
+    }
+    if !own.is_empty() {
+        for cand in &ancestors {
+            let sub = if cand.is_empty() {
+                own
+            } else {
+                &own[cand.len() + 1..]
+            };
+            if df
+                .instructions
+                .iter()
+                .any(|i| i.args.contains(&format!("{sub}/")) || i.args.contains(&format!("{sub} ")))
+            {
+                return cand.clone();
+            }
+        }
+    }
     let mut dir = parent(rel).to_string();
     loop {
         if srcs

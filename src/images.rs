@@ -63,6 +63,34 @@ pub fn distro(image: &str) -> Distro {
     }
 }
 
+/// Whether a base image ships a tool (`curl`, `wget`, `bash`, `sh`), when
+/// that is known. Alpine has busybox `wget` and `sh`, no `curl` or `bash`;
+/// Debian slim has `bash` but neither `curl` nor `wget`; the full `node`
+/// images (buildpack-deps) have all; distroless has no shell at all.
+pub fn provides(image: &str, tool: &str) -> Option<bool> {
+    let (_, tag) = name_and_tag(image);
+    let d = distro(image);
+    let node = family(image) == Family::Node;
+    match (d, tool) {
+        (Distro::Distroless, _) => Some(false),
+        (Distro::Alpine, "wget" | "sh") => Some(true),
+        (Distro::Alpine, "curl" | "bash") => Some(false),
+        (Distro::Debian, "sh" | "bash") => Some(true),
+        (Distro::Debian, "curl" | "wget") if tag.contains("slim") => Some(false),
+        (Distro::Debian, "curl" | "wget") if node => Some(true),
+        _ => None,
+    }
+}
+
+/// The user official images provide for dropping root.
+pub fn non_root_user(image: &str) -> Option<&'static str> {
+    match (family(image), distro(image)) {
+        (_, Distro::Distroless) => Some("nonroot"),
+        (Family::Node, _) => Some("node"),
+        _ => None,
+    }
+}
+
 pub fn is_node(image: &str) -> bool {
     family(image) == Family::Node
 }

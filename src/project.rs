@@ -33,6 +33,12 @@ pub struct Project {
     pub apps: Vec<AppFile>,
     pub scripts: Vec<Script>,
     pub prisma: Vec<PrismaSchema>,
+    /// Execute bit of each shell script: from git's index when the root is
+    /// in a git work tree (what a clean checkout gets), else from disk.
+    pub exec_bits: HashMap<String, bool>,
+    /// Per build context: `.git` / `node_modules` found at its top level
+    /// (the walk skips them, so they are looked up here, once).
+    pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
     pub graph: Graph,
     pub config: Config,
@@ -135,12 +141,23 @@ impl Project {
             apps,
             scripts,
             prisma,
+            exec_bits: HashMap::new(),
+            context_sensitive: HashMap::new(),
             errors,
             graph: Graph::default(),
             config,
             templates,
         };
+        p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p.graph = Graph::build(&p);
+        for img in &p.graph.images {
+            let found: Vec<String> = [".git", "node_modules"]
+                .iter()
+                .filter(|n| root.join(&img.context).join(n).symlink_metadata().is_ok())
+                .map(|n| n.to_string())
+                .collect();
+            p.context_sensitive.insert(img.context.clone(), found);
+        }
         p
     }
 
@@ -174,6 +191,33 @@ impl Project {
     pub fn exists(&self, rel: &str) -> bool {
         rel.is_empty() || self.all_paths.contains(rel) || self.all_dirs.contains(rel)
     }
+}
+
+fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<String, bool> {
+    let mut out = HashMap::new();
+    let git = std::process::Command::new("git")
+        .args(["ls-files", "-s", "-z"])
+        .current_dir(root)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let mut index: HashMap<String, bool> = HashMap::new();
+    if let Some(o) = git {
+        for rec in o.stdout.split(|&b| b == 0) {
+            let rec = String::from_utf8_lossy(rec);
+            if let Some((meta, path)) = rec.split_once('\t') {
+                index.insert(path.to_string(), meta.starts_with("100755"));
+            }
+        }
+    }
+    for (f, k) in files.iter().zip(kinds) {
+        if *k == FileKind::Shell {
+            let bit = index.get(&f.rel).copied().unwrap_or(f.mode & 0o111 != 0);
+            out.insert(f.rel.clone(), bit);
+        }
+    }
+    out
 }
 
 /// Joins `rel` onto folder `base` (both root-relative, `/`-separated) and

@@ -298,7 +298,7 @@ fn nomadnet_diff_adds_healthchecks_and_applies() {
             .all(|l| !l.starts_with('-') || l.starts_with("---")),
         "nothing removed"
     );
-    for port in [6002, 6003, 6004, 6005, 6006, 6008, 6007, 3000, 3001, 3002] {
+    for port in [6002, 6003, 6004, 6005, 6006, 6008, 6007, 3001, 3002] {
         assert!(
             d.stdout.contains(&format!("http://localhost:{port}/'")),
             "probe for {port}"

@@ -6,7 +6,21 @@ use crate::finding::{Finding, Safety, Severity};
 use crate::project::Project;
 
 pub mod cmp001_missing_healthcheck;
+pub mod cmp002_healthcheck_tool_missing;
 pub mod cmp003_depends_on_unhealthy;
+pub mod cmp004_healthcheck_port_mismatch;
+pub mod cmp008_missing_build_file;
+pub mod dkr001_runtime_package_manager;
+pub mod dkr002_runtime_prisma_generate;
+pub mod dkr003_root_user;
+pub mod dkr004_unfrozen_lockfile;
+pub mod dkr005_unpinned_package_manager;
+pub mod dkr006_missing_artifact;
+pub mod dkr007_entrypoint_not_executable;
+pub mod dkr008_no_init;
+pub mod dkr009_shell_form_command;
+pub mod dkr010_unknown_stage;
+pub mod dkr011_unignored_build_context;
 pub mod ent001_missing_nounset;
 pub mod ent002_missing_errexit;
 pub mod ent003_runtime_package_manager;
@@ -69,7 +83,21 @@ impl Rule {
 
 static ALL: &[&Rule] = &[
     &cmp001_missing_healthcheck::RULE,
+    &cmp002_healthcheck_tool_missing::RULE,
     &cmp003_depends_on_unhealthy::RULE,
+    &cmp004_healthcheck_port_mismatch::RULE,
+    &cmp008_missing_build_file::RULE,
+    &dkr001_runtime_package_manager::RULE,
+    &dkr002_runtime_prisma_generate::RULE,
+    &dkr003_root_user::RULE,
+    &dkr004_unfrozen_lockfile::RULE,
+    &dkr005_unpinned_package_manager::RULE,
+    &dkr006_missing_artifact::RULE,
+    &dkr007_entrypoint_not_executable::RULE,
+    &dkr008_no_init::RULE,
+    &dkr009_shell_form_command::RULE,
+    &dkr010_unknown_stage::RULE,
+    &dkr011_unignored_build_context::RULE,
     &ent001_missing_nounset::RULE,
     &ent002_missing_errexit::RULE,
     &ent003_runtime_package_manager::RULE,

@@ -107,3 +107,92 @@ pub fn is_wrapper_word(w: &str) -> bool {
         "exec" | "dumb-init" | "tini" | "--" | "su-exec" | "gosu" | "env"
     )
 }
+
+use crate::formats::dockerfile::{Dockerfile, Instruction, Stage};
+use crate::images;
+
+/// Everything a Dockerfile-level rule needs about one image.
+pub struct ImageCtx<'a> {
+    pub img: &'a ImageNode,
+    pub df: &'a Dockerfile,
+    pub src: &'a SourceFile,
+    pub stage: &'a Stage,
+}
+
+impl ImageCtx<'_> {
+    pub fn col(&self, ins: &Instruction) -> usize {
+        self.src.line_col(ins.span.start).1
+    }
+
+    /// Instructions of the final stage and the stages it builds on.
+    pub fn runtime_instrs(&self) -> Vec<&Instruction> {
+        let mut v = Vec::new();
+        for s in self.df.lineage(self.stage).into_iter().rev() {
+            v.extend(self.df.stage_instrs(s).iter());
+        }
+        v
+    }
+
+    /// Tools the runtime stage installs (`apk add`, `apt-get install`,
+    /// `npm i -g`, `corepack enable` -> pnpm, yarn).
+    pub fn installs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for ins in self
+            .runtime_instrs()
+            .into_iter()
+            .filter(|i| i.keyword == "RUN")
+        {
+            for seg in ins.args.split(['&', ';', '|']) {
+                let w: Vec<&str> = seg.split_whitespace().collect();
+                let pkgs_after = |k: usize| {
+                    w[k..]
+                        .iter()
+                        .filter(|x| !x.starts_with('-'))
+                        .map(|x| x.split(['=', '@']).next().unwrap_or(x).to_string())
+                        .collect::<Vec<_>>()
+                };
+                match w.as_slice() {
+                    ["apk", "add", ..] => out.extend(pkgs_after(2)),
+                    ["apt-get", "install", ..] | ["apt", "install", ..] => {
+                        out.extend(pkgs_after(2))
+                    }
+                    ["npm", "i" | "install", rest @ ..]
+                        if rest.iter().any(|r| *r == "-g" || *r == "--global") =>
+                    {
+                        out.extend(pkgs_after(2))
+                    }
+                    ["corepack", "enable", ..] => {
+                        out.extend(["pnpm".to_string(), "yarn".to_string()])
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the runtime image has a tool, when that can be known.
+    pub fn has_tool(&self, tool: &str) -> Option<bool> {
+        if self.installs().iter().any(|t| t == tool) {
+            return Some(true);
+        }
+        images::provides(&self.img.base, tool)
+    }
+}
+
+pub fn images(p: &Project) -> Vec<ImageCtx<'_>> {
+    p.graph
+        .images
+        .iter()
+        .filter_map(|img| {
+            let df = p.dockerfile(&img.dockerfile)?;
+            let stage = df.final_stage()?;
+            Some(ImageCtx {
+                img,
+                df,
+                src: p.file(&img.dockerfile)?,
+                stage,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,108 @@
+use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::images::{self, Distro};
+use crate::project::Project;
+use crate::rules::scope::images as all_images;
+use crate::rules::{FixKind, Rule};
+
+pub static RULE: Rule = Rule {
+    code: "DKR003",
+    name: "root-user",
+    severity: Severity::High,
+    fix: FixKind::Sometimes(Safety::Unsafe),
+    summary: "The runtime image runs as root",
+    doc: r#"## What it checks
+The final stage has no `USER`, or its last `USER` is `root` / `0`.
+
+## Why it breaks production
+A compromised or buggy process owns the whole container filesystem (and
+more where the runtime is misconfigured); many platforms (OpenShift,
+restricted Kubernetes pod security) refuse to run root containers at all,
+so the image that worked in CI fails to schedule.
+
+## Fix (unsafe)
+Inserts before CMD/ENTRYPOINT: `USER node` on official node images,
+`USER nonroot` on distroless; otherwise creates a user as the seed audit
+did (`addgroup -S` / `adduser -S` on alpine, `groupadd` / `useradd` on
+Debian) and switches to it. Unsafe: files the process writes must be owned
+by that user (`COPY --chown`).
+"#,
+    check,
+};
+
+fn check(p: &Project, out: &mut Vec<Finding>) {
+    for ctx in all_images(p) {
+        let last_user = ctx
+            .runtime_instrs()
+            .into_iter()
+            .rev()
+            .find(|i| i.keyword == "USER");
+        let root = match last_user {
+            None => true,
+            Some(u) => {
+                let name = u.rest.trim().split(':').next().unwrap_or("");
+                name == "root" || name == "0"
+            }
+        };
+        if !root {
+            continue;
+        }
+        let base = &ctx.img.base;
+        let at_ins = ctx
+            .df
+            .stage_instrs(ctx.stage)
+            .iter()
+            .find(|i| matches!(i.keyword.as_str(), "CMD" | "ENTRYPOINT"));
+        let (line, col) = match last_user {
+            Some(u) => (u.line, ctx.col(u)),
+            None => (ctx.stage.from_line, 1),
+        };
+        let mut f = RULE.finding(
+            &ctx.img.dockerfile,
+            line,
+            col,
+            "The runtime image runs as root: add a non-root `USER` before the command.".into(),
+        );
+        let eol = ctx.src.eol.as_str();
+        let text = match (images::non_root_user(base), images::distro(base)) {
+            (Some(u), _) => Some(format!("USER {u}{eol}")),
+            (None, Distro::Alpine) => Some(format!("RUN addgroup -S app && adduser -S app -G app{eol}USER app{eol}")),
+            (None, Distro::Debian) => Some(format!("RUN groupadd --system app && useradd --system --gid app --no-create-home app{eol}USER app{eol}")),
+            _ => None,
+        };
+        match (text, last_user) {
+            (Some(text), None) => {
+                let at = match at_ins {
+                    Some(i) => ctx.src.line_start(i.line),
+                    None => ctx.src.text.len(),
+                };
+                let text = if at == ctx.src.text.len() && !ctx.src.final_newline() {
+                    format!("{eol}{}", text.trim_end_matches(eol))
+                } else {
+                    text
+                };
+                f.fix = Some(Fix {
+                    title: "Switch to a non-root user before the command".into(),
+                    safety: Safety::Unsafe,
+                    unsafe_reason: Some(
+                        "files the process writes at run time must belong to the new user".into(),
+                    ),
+                    path: ctx.img.dockerfile.clone(),
+                    edits: vec![Edit {
+                        start: at,
+                        end: at,
+                        text,
+                    }],
+                    expect: vec![Expect::Reparse],
+                });
+            }
+            (Some(_), Some(_)) => {
+                f.no_fix_reason =
+                    Some("an explicit `USER root` is left for a person to change".into())
+            }
+            (None, _) => {
+                f.no_fix_reason = Some(format!("no known way to create a user on `{base}`"))
+            }
+        }
+        out.push(f);
+    }
+}

@@ -1,0 +1,251 @@
+//! Dockerfile and image-aware compose rules on the fixtures, their fixes,
+//! and the lexer's robustness.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
+    let out = run(&["check", "--format", "json", "--select", select, "."], dir);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    v["findings"].as_array().unwrap().clone()
+}
+
+fn triples(f: &[serde_json::Value]) -> BTreeSet<(String, String, u64)> {
+    f.iter()
+        .map(|x| {
+            (
+                x["code"].as_str().unwrap().to_string(),
+                x["path"].as_str().unwrap().to_string(),
+                x["line"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_rule_fires_where_planted_and_nowhere_else() {
+    let got = triples(&findings(&fixture("nomadnet"), "DKR,CMP002,CMP004,CMP008"));
+    let t = |c: &str, p: &str, l: u64| (c.to_string(), p.to_string(), l);
+    let compose = "docker-compose.production.yml";
+    let want: BTreeSet<_> = [
+        t("DKR001", "apps/chatting-service/Dockerfile", 24),
+        t("DKR001", "apps/recommendation-service/Dockerfile", 26),
+        t("DKR002", "apps/logger-service/Dockerfile", 24),
+        t("DKR003", "apps/kafka-service/Dockerfile", 12),
+        t("DKR004", "apps/order-service/Dockerfile", 7),
+        t("DKR005", "apps/admin-ui/Dockerfile", 3),
+        t("DKR006", "apps/admin-service/Dockerfile", 26),
+        t("DKR007", "apps/seller-service/Dockerfile", 25),
+        t("DKR008", "apps/kafka-service/Dockerfile", 20),
+        t("DKR009", "apps/seller-ui/Dockerfile", 16),
+        t("DKR010", "apps/auth-service/Dockerfile", 20),
+        t("DKR011", "apps/admin-ui/Dockerfile", 4),
+        t("DKR011", "apps/seller-ui/Dockerfile", 4),
+        t("DKR011", "apps/user-ui/Dockerfile", 4),
+        t("CMP002", compose, 70),
+        t("CMP004", compose, 176),
+        t("CMP008", compose, 216),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn after_state_fixture_has_zero_findings() {
+    let out = run(&["check", "."], &fixture("nomadnet-after"));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("All checks passed!"));
+}
+
+#[test]
+fn not_node_images_get_no_node_advice() {
+    let f = findings(&fixture("polyglot"), "ALL");
+    for x in &f {
+        let s = x.to_string();
+        assert!(
+            !s.contains("node") && !s.contains("Node"),
+            "Node advice on a non-Node image: {s}"
+        );
+        assert!(!x["code"].as_str().unwrap().starts_with("ENT"));
+    }
+    let codes: BTreeSet<&str> = f.iter().map(|x| x["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["CMP001"].into_iter().collect());
+    let db = f.iter().find(|x| x["service"] == "db").unwrap();
+    assert!(db["fix"]["title"].as_str().unwrap().contains("pg_isready"));
+}
+
+#[test]
+fn dockerfile_fixes_are_exact_idempotent_and_apply() {
+    let dir = copy_fixture("nomadnet");
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    let before = [
+        (
+            "apps/order-service/Dockerfile",
+            read("apps/order-service/Dockerfile"),
+        ),
+        (
+            "apps/seller-ui/Dockerfile",
+            read("apps/seller-ui/Dockerfile"),
+        ),
+        (
+            "apps/kafka-service/Dockerfile",
+            read("apps/kafka-service/Dockerfile"),
+        ),
+        (
+            "docker-compose.production.yml",
+            read("docker-compose.production.yml"),
+        ),
+    ];
+    let d = run(
+        &[
+            "fix",
+            "--diff",
+            "--unsafe-fixes",
+            "--select",
+            "DKR,CMP002",
+            ".",
+        ],
+        dir.path(),
+    );
+    assert_eq!(d.code, 1, "{}", d.stderr);
+    git(&["init", "-q"], dir.path());
+    git_apply(dir.path(), &d.raw);
+    let want = |path: &str, old: &str| -> String {
+        match path {
+            "apps/order-service/Dockerfile" => old.replacen("RUN pnpm install\n", "RUN pnpm install --frozen-lockfile\n", 1),
+            "apps/seller-ui/Dockerfile" => old.replacen(
+                "ENTRYPOINT dumb-init node apps/seller-ui/server.js\n",
+                "ENTRYPOINT [\"dumb-init\", \"node\", \"apps/seller-ui/server.js\"]\n",
+                1,
+            ),
+            "apps/kafka-service/Dockerfile" => old.replacen("CMD [\"node\"", "USER node\nCMD [\"node\"", 1),
+            _ => old.replacen(
+                "      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:6001/\"]\n",
+                "      test: [\"CMD\", \"node\", \"-e\", \"require('http').get('http://localhost:6001/', r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))\"]\n",
+                1,
+            ),
+        }
+    };
+    for (path, old) in &before {
+        assert_eq!(read(path), want(path, old), "{path}");
+    }
+    compose_config_ok(&dir.path().join("docker-compose.production.yml"));
+    let again = run(
+        &[
+            "fix",
+            "--diff",
+            "--unsafe-fixes",
+            "--select",
+            "DKR,CMP002",
+            ".",
+        ],
+        dir.path(),
+    );
+    assert_eq!((again.code, again.stdout.as_str()), (0, ""));
+    // hadolint still parses every fixed Dockerfile.
+    for (path, _) in &before[..3] {
+        let o = std::process::Command::new(validator("hadolint"))
+            .args(["--no-fail", "-f", "json"])
+            .arg(dir.path().join(path))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "hadolint could not parse {path}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert!(
+            !v.to_string().contains("DL1000"),
+            "hadolint parse error in {path}: {v}"
+        );
+    }
+}
+
+#[test]
+fn git_index_exec_bit_wins_over_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("Dockerfile"), "FROM node:20-alpine\nWORKDIR /app\nCOPY entrypoint.sh ./\nUSER node\nENTRYPOINT [\"./entrypoint.sh\"]\n").unwrap();
+    std::fs::write(
+        d.join("entrypoint.sh"),
+        "#!/bin/sh\nset -eu\nexec dumb-init node main.js\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        d.join("entrypoint.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert!(
+        findings(d, "DKR007").is_empty(),
+        "executable on disk, no git"
+    );
+    git(&["init", "-q"], d);
+    git(&["add", "."], d);
+    git(&["update-index", "--chmod=-x", "entrypoint.sh"], d);
+    let f = findings(d, "DKR007");
+    assert_eq!(
+        f.len(),
+        1,
+        "git's index says 644: a checkout in CI is not executable"
+    );
+}
+
+#[test]
+fn bash_shebang_on_alpine_without_bash() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("Dockerfile"), "FROM node:20-alpine\nWORKDIR /app\nCOPY --chmod=755 entrypoint.sh ./\nUSER node\nENTRYPOINT [\"dumb-init\", \"./entrypoint.sh\"]\n").unwrap();
+    std::fs::write(
+        d.join("entrypoint.sh"),
+        "#!/bin/bash\nset -eu\nexec node main.js\n",
+    )
+    .unwrap();
+    let f = findings(d, "DKR007");
+    assert_eq!(f.len(), 1);
+    assert!(f[0]["message"].as_str().unwrap().contains("bash"));
+    std::fs::write(d.join("Dockerfile"), "FROM node:20-alpine\nRUN apk add --no-cache bash\nWORKDIR /app\nCOPY --chmod=755 entrypoint.sh ./\nUSER node\nENTRYPOINT [\"dumb-init\", \"./entrypoint.sh\"]\n").unwrap();
+    assert!(findings(d, "DKR007").is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    /// The lexer never panics and its tokens cover the input exactly, in order.
+    #[test]
+    fn lexer_spans_cover_input(parts in prop::collection::vec(prop_oneof![
+        Just("FROM node:20 AS b\n".to_string()),
+        Just("RUN a \\\n".to_string()),
+        Just("  # c\n".to_string()),
+        Just("\r\n".to_string()),
+        Just("RUN <<EOF\n".to_string()),
+        Just("RUN <<-\"X\" cat <<'Y'\n".to_string()),
+        Just("EOF\n".to_string()),
+        Just("\tX\n".to_string()),
+        Just("# escape=`\n".to_string()),
+        Just("CMD [\"a\", \"b\\\"\"]".to_string()),
+        Just("COPY --from=b /a /b\r\n".to_string()),
+        Just("`\n".to_string()),
+        Just("é ☕\n".to_string()),
+        "[ -~]{0,12}".prop_map(|s| s),
+    ], 0..24)) {
+        let text: String = parts.concat();
+        let df = prodsafe::formats::dockerfile::parse_text(&text);
+        let mut pos = 0;
+        for t in &df.tokens {
+            prop_assert_eq!(t.span.start, pos, "gap or overlap in {:?}", text);
+            pos = t.span.end;
+        }
+        prop_assert_eq!(pos, text.len());
+        for i in &df.instructions {
+            prop_assert!(text.is_char_boundary(i.span.start) && text.is_char_boundary(i.span.end));
+        }
+    }
+}
