@@ -290,7 +290,7 @@ fn nomadnet_diff_adds_healthchecks_and_applies() {
             .iter()
             .filter(|l| l.trim() == "+healthcheck:" || l.ends_with("healthcheck:"))
             .count(),
-        10
+        9
     );
     assert!(
         d.stdout
