@@ -15,6 +15,8 @@ pub enum FileKind {
     Shell,
     Workflow,
     AppEntry,
+    /// A module an app entry imports (loaded by following imports).
+    AppModule,
     Nginx,
     Prisma,
     DockerIgnore,

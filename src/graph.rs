@@ -645,6 +645,20 @@ fn service_node(
             format!("compose ${{{name}:?}} ({})", loc(compose_rel, *line)),
         );
     }
+    if let Some(entry) = app_entry.as_deref() {
+        for a in p.app_closure(entry) {
+            for r in a.env_reads.iter().filter(|r| r.required) {
+                require(
+                    &r.name,
+                    format!(
+                        "process.env.{} ({})",
+                        r.name,
+                        loc(&p.files[a.file].rel, r.line)
+                    ),
+                );
+            }
+        }
+    }
     if let Some(c) = cfg {
         for name in &c.required_env {
             require(name, "prodsafe.toml".into());

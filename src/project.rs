@@ -81,7 +81,7 @@ impl Project {
             .map(|(i, f)| match kinds[i] {
                 FileKind::Compose => compose::parse(i, f).map(Parsed::Compose),
                 FileKind::Dockerfile => Ok(Parsed::Dockerfile(dockerfile::parse(f))),
-                FileKind::AppEntry => Ok(Parsed::App(appcode::parse(i, f))),
+                FileKind::AppEntry | FileKind::AppModule => Ok(Parsed::App(appcode::parse(i, f))),
                 FileKind::Shell => Ok(Parsed::Script(shell::parse(i, f))),
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 _ => Ok(Parsed::None),
@@ -148,6 +148,7 @@ impl Project {
             config,
             templates,
         };
+        p.load_imported_modules();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p.graph = Graph::build(&p);
         for img in &p.graph.images {
@@ -159,6 +160,66 @@ impl Project {
             p.context_sensitive.insert(img.context.clone(), found);
         }
         p
+    }
+
+    /// Reads and parses, once each, the modules app entries import
+    /// (relative imports only, never `node_modules`), transitively.
+    fn load_imported_modules(&mut self) {
+        let mut queue: Vec<(String, String)> = self
+            .apps
+            .iter()
+            .flat_map(|a| {
+                let from = self.files[a.file].rel.clone();
+                a.imports.iter().map(move |i| (from.clone(), i.clone()))
+            })
+            .collect();
+        while let Some((from, spec)) = queue.pop() {
+            let Some(rel) = appcode::resolve_import(&from, &spec)
+                .into_iter()
+                .find(|c| self.all_paths.contains(c) && !c.contains("node_modules/"))
+            else {
+                continue;
+            };
+            if self.by_rel.contains_key(&rel) {
+                continue;
+            }
+            match SourceFile::read(&rel, &self.root.join(&rel)) {
+                Ok(f) => {
+                    let i = self.files.len();
+                    let a = appcode::parse(i, &f);
+                    queue.extend(a.imports.iter().map(|s| (rel.clone(), s.clone())));
+                    self.by_rel.insert(rel, i);
+                    self.files.push(f);
+                    self.kinds.push(FileKind::AppModule);
+                    self.slot.push(self.apps.len());
+                    self.apps.push(a);
+                }
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+
+    /// An app file and the modules it imports, transitively (each once).
+    pub fn app_closure(&self, entry: &str) -> Vec<&AppFile> {
+        let mut out: Vec<&AppFile> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![entry.to_string()];
+        while let Some(rel) = stack.pop() {
+            if !seen.insert(rel.clone()) {
+                continue;
+            }
+            let Some(a) = self.app(&rel) else { continue };
+            for spec in &a.imports {
+                if let Some(r) = appcode::resolve_import(&rel, spec)
+                    .into_iter()
+                    .find(|c| self.by_rel.contains_key(c))
+                {
+                    stack.push(r);
+                }
+            }
+            out.push(a);
+        }
+        out
     }
 
     pub fn file(&self, rel: &str) -> Option<&SourceFile> {

@@ -19,6 +19,7 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/healthcheck-redis.yaml"),
     ),
     ("env-check.sh", include_str!("../templates/env-check.sh")),
+    ("env-guard.ts", include_str!("../templates/env-guard.ts")),
 ];
 
 #[derive(Debug, Clone, Default)]
@@ -72,13 +73,29 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
 /// Drops the leading `#` comment lines of a template.
 pub fn body(template: &str) -> String {
     let mut lines = template.lines().peekable();
-    while lines
-        .peek()
-        .is_some_and(|l| l.trim_start().starts_with('#') || l.trim().is_empty())
-    {
+    while lines.peek().is_some_and(|l| {
+        let t = l.trim_start();
+        t.starts_with('#') || t.starts_with("//") || t.is_empty()
+    }) {
         lines.next();
     }
     lines.collect::<Vec<_>>().join("\n")
+}
+
+/// Re-indents a two-space-indented code snippet to `unit` (spaces or a
+/// tab), ending every line with `eol`.
+pub fn reindent_code(snippet: &str, unit: &str, eol: &str) -> String {
+    let mut out = String::new();
+    for line in snippet.lines() {
+        let t = line.trim_start_matches(' ');
+        let levels = (line.len() - t.len()) / 2;
+        if !t.is_empty() {
+            out.push_str(&unit.repeat(levels));
+            out.push_str(t);
+        }
+        out.push_str(eol);
+    }
+    out
 }
 
 /// Re-indents a two-space-indented YAML snippet: each level becomes `unit`

@@ -329,7 +329,10 @@ fn nomadnet_diff_adds_healthchecks_and_applies() {
         vec!["kafka-service"],
         "only the worker without a port is left"
     );
-    let again = run(&["fix", "--diff", "--select", "CMP001,CMP003", "."], dir.path());
+    let again = run(
+        &["fix", "--diff", "--select", "CMP001,CMP003", "."],
+        dir.path(),
+    );
     assert_eq!(
         (again.code, again.stdout.as_str()),
         (0, ""),

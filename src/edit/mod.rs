@@ -120,6 +120,17 @@ pub fn verify(
             }
             Ok(())
         }
+        FileKind::AppEntry | FileKind::AppModule => {
+            let old_err = crate::formats::appcode::parse(0, src).parse_error_line;
+            let probe = SourceFile::from_text(&src.rel, &src.abs, new, src.mode);
+            match (
+                old_err,
+                crate::formats::appcode::parse(0, &probe).parse_error_line,
+            ) {
+                (None, Some(l)) => Err(format!("the edited file no longer parses (line {l})")),
+                _ => Ok(()),
+            }
+        }
         FileKind::Shell => {
             if converts_eol && new.contains("\r\n") {
                 return Err("CRLF line endings left after the conversion".into());

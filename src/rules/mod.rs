@@ -5,10 +5,12 @@
 use crate::finding::{Finding, Safety, Severity};
 use crate::project::Project;
 
+pub mod app001_missing_env_fail_fast;
 pub mod cmp001_missing_healthcheck;
 pub mod cmp002_healthcheck_tool_missing;
 pub mod cmp003_depends_on_unhealthy;
 pub mod cmp004_healthcheck_port_mismatch;
+pub mod cmp005_missing_required_env;
 pub mod cmp008_missing_build_file;
 pub mod dkr001_runtime_package_manager;
 pub mod dkr002_runtime_prisma_generate;
@@ -86,6 +88,7 @@ static ALL: &[&Rule] = &[
     &cmp002_healthcheck_tool_missing::RULE,
     &cmp003_depends_on_unhealthy::RULE,
     &cmp004_healthcheck_port_mismatch::RULE,
+    &cmp005_missing_required_env::RULE,
     &cmp008_missing_build_file::RULE,
     &dkr001_runtime_package_manager::RULE,
     &dkr002_runtime_prisma_generate::RULE,
@@ -106,6 +109,7 @@ static ALL: &[&Rule] = &[
     &ent006_crlf_line_endings::RULE,
     &ent007_shell_mismatch::RULE,
     &ent008_env_fail_fast::RULE,
+    &app001_missing_env_fail_fast::RULE,
 ];
 
 pub fn all() -> &'static [&'static Rule] {

