@@ -59,6 +59,13 @@ pub enum Expect {
         /// YAML text of the value (parsed during verification).
         value: String,
     },
+    /// The YAML value equals the original with `value` (YAML text of one
+    /// item) inserted into the sequence at `path` before position `index`.
+    YamlSeqItemInserted {
+        path: Vec<String>,
+        index: usize,
+        value: String,
+    },
     /// The YAML value equals the original with the scalar at `path` replaced.
     YamlValueSet { path: Vec<String>, value: String },
     /// The file must still parse in its format; no semantic expectation

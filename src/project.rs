@@ -12,6 +12,7 @@ use crate::formats::compose::{self, ComposeFile};
 use crate::formats::dockerfile::{self, Dockerfile};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
+use crate::formats::workflow::{self, Workflow};
 use crate::graph::Graph;
 use crate::source::{LoadError, SourceFile};
 use crate::templates::Templates;
@@ -33,6 +34,7 @@ pub struct Project {
     pub apps: Vec<AppFile>,
     pub scripts: Vec<Script>,
     pub prisma: Vec<PrismaSchema>,
+    pub workflows: Vec<Workflow>,
     /// Execute bit of each shell script: from git's index when the root is
     /// in a git work tree (what a clean checkout gets), else from disk.
     pub exec_bits: HashMap<String, bool>,
@@ -51,6 +53,7 @@ enum Parsed {
     App(AppFile),
     Script(Script),
     Prisma(PrismaSchema),
+    Workflow(Workflow),
     None,
 }
 
@@ -84,6 +87,7 @@ impl Project {
                 FileKind::AppEntry | FileKind::AppModule => Ok(Parsed::App(appcode::parse(i, f))),
                 FileKind::Shell => Ok(Parsed::Script(shell::parse(i, f))),
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
+                FileKind::Workflow => workflow::parse(i, f).map(Parsed::Workflow),
                 _ => Ok(Parsed::None),
             })
             .collect();
@@ -92,6 +96,7 @@ impl Project {
         let mut apps = Vec::new();
         let mut scripts = Vec::new();
         let mut prisma = Vec::new();
+        let mut workflows = Vec::new();
         let mut slot = vec![usize::MAX; files.len()];
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
@@ -114,6 +119,10 @@ impl Project {
                 Ok(Parsed::Prisma(s)) => {
                     slot[i] = prisma.len();
                     prisma.push(s)
+                }
+                Ok(Parsed::Workflow(w)) => {
+                    slot[i] = workflows.len();
+                    workflows.push(w)
                 }
                 Ok(Parsed::None) => {}
                 Err(e) => errors.push(e),
@@ -141,6 +150,7 @@ impl Project {
             apps,
             scripts,
             prisma,
+            workflows,
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,

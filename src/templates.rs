@@ -20,6 +20,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("env-check.sh", include_str!("../templates/env-check.sh")),
     ("env-guard.ts", include_str!("../templates/env-guard.ts")),
+    ("smoke-test.sh", include_str!("../templates/smoke-test.sh")),
 ];
 
 #[derive(Debug, Clone, Default)]

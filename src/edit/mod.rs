@@ -155,6 +155,11 @@ fn nav<'a>(mut v: &'a mut Yaml, path: &[String]) -> Result<&'a mut Yaml, String>
             Yaml::Hash(h) => h
                 .get_mut(&Yaml::String(p.clone()))
                 .ok_or_else(|| format!("key `{p}` not found while verifying"))?,
+            Yaml::Array(a) => p
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get_mut(i))
+                .ok_or_else(|| format!("item `{p}` not found while verifying"))?,
             _ => return Err(format!("`{p}` is not inside a mapping")),
         };
     }
@@ -183,6 +188,19 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
                         h.insert(Yaml::String(key.clone()), val);
                     }
                     _ => return Err("target is not a mapping".into()),
+                }
+            }
+            Expect::YamlSeqItemInserted { path, index, value } => {
+                let item = load_value(value)
+                    .map_err(|e| format!("snippet: {e}"))?
+                    .into_iter()
+                    .next()
+                    .and_then(|v| v.into_vec())
+                    .and_then(|v| v.into_iter().next())
+                    .ok_or("snippet is not a one-item sequence")?;
+                match nav(doc, path)? {
+                    Yaml::Array(a) if *index <= a.len() => a.insert(*index, item),
+                    _ => return Err("target is not a sequence".into()),
                 }
             }
             Expect::YamlValueSet { path, value } => {

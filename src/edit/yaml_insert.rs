@@ -79,3 +79,70 @@ pub fn append_key(
         },
     ))
 }
+
+/// Builds the edit that inserts `snippet` (a two-space-indented YAML
+/// sequence with one item, `- key: ...`) after item `after` of the block
+/// sequence `seq`, in the file's own style (indented or indentless dashes).
+pub fn insert_seq_item_after(
+    src: &SourceFile,
+    doc: &YamlDoc,
+    seq: &Node,
+    after: usize,
+    path: Vec<String>,
+    snippet: &str,
+) -> Result<(Edit, Expect), String> {
+    if seq.flow {
+        return Err("the sequence is written in flow style (`[...]`); add the item by hand".into());
+    }
+    let item = seq.items().get(after).ok_or("no such item")?;
+    let line = src.line_text(item.line);
+    let upto: String = line.chars().take(item.col).collect();
+    let dash = upto.rfind('-').ok_or("cannot find the item's dash")?;
+    let dash_col = upto[..dash].chars().count();
+    let key_col = if item.is_map() {
+        item.col
+    } else {
+        dash_col + 2
+    };
+    let unit = indent_unit(doc);
+    let eol = src.eol.as_str();
+    let mut text = String::new();
+    for (i, l) in snippet.lines().enumerate() {
+        let t = l.trim_start_matches(' ');
+        if t.is_empty() {
+            text.push_str(eol);
+            continue;
+        }
+        let level = (l.len() - t.len()) / 2;
+        let col = if i == 0 {
+            dash_col
+        } else {
+            key_col + level.saturating_sub(1) * unit
+        };
+        text.push_str(&" ".repeat(col));
+        text.push_str(t);
+        text.push_str(eol);
+    }
+    let end_line = item.end_line;
+    let at = if end_line >= src.line_count() {
+        src.text.len()
+    } else {
+        src.line_start(end_line + 1)
+    };
+    if at == src.text.len() && !src.final_newline() {
+        text.truncate(text.len() - eol.len());
+        text.insert_str(0, eol);
+    }
+    Ok((
+        Edit {
+            start: at,
+            end: at,
+            text,
+        },
+        Expect::YamlSeqItemInserted {
+            path,
+            index: after + 1,
+            value: snippet.to_string(),
+        },
+    ))
+}

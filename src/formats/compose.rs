@@ -65,6 +65,8 @@ pub struct Service {
     pub entrypoint: Option<Vec<String>>,
     /// `extends`: (file, service).
     pub extends: Option<(Option<String>, String)>,
+    /// `profiles:`: the service only starts when one is enabled.
+    pub profiles: Vec<String>,
     /// `${X:?msg}` interpolations inside the service.
     pub required_interpolations: Vec<(String, usize)>,
 }
@@ -334,6 +336,7 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
         command: get("command").map(|c| strings(doc, c)),
         entrypoint: get("entrypoint").map(|c| strings(doc, c)),
         extends,
+        profiles: get("profiles").map(|x| strings(doc, x)).unwrap_or_default(),
         required_interpolations,
     }
 }

@@ -6,4 +6,5 @@ pub mod compose;
 pub mod dockerfile;
 pub mod prisma;
 pub mod shell;
+pub mod workflow;
 pub mod yaml;

@@ -7,6 +7,8 @@ pub struct PrismaSchema {
     pub file: usize,
     /// `env("X")` in `datasource` blocks, with lines.
     pub env: Vec<(String, usize)>,
+    /// The datasource provider (`mongodb`, `postgresql`, ...).
+    pub provider: Option<String>,
 }
 
 pub fn parse(file: usize, src: &SourceFile) -> PrismaSchema {
@@ -26,6 +28,13 @@ pub fn parse(file: usize, src: &SourceFile) -> PrismaSchema {
             in_ds = true;
         }
         if in_ds {
+            if let Some(v) = t
+                .strip_prefix("provider")
+                .map(|r| r.trim_start())
+                .and_then(|r| r.strip_prefix('='))
+            {
+                out.provider = Some(v.trim().trim_matches('"').to_string());
+            }
             for c in re.captures_iter(code) {
                 out.env.push((c[1].to_string(), i + 1));
             }

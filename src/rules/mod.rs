@@ -31,6 +31,9 @@ pub mod ent005_no_exec;
 pub mod ent006_crlf_line_endings;
 pub mod ent007_shell_mismatch;
 pub mod ent008_env_fail_fast;
+pub mod gha001_missing_smoke_test;
+pub mod gha002_matrix_missing_service;
+pub mod gha003_push_on_pull_request;
 pub mod scope;
 
 /// Fix availability as documented.
@@ -110,6 +113,9 @@ static ALL: &[&Rule] = &[
     &ent007_shell_mismatch::RULE,
     &ent008_env_fail_fast::RULE,
     &app001_missing_env_fail_fast::RULE,
+    &gha001_missing_smoke_test::RULE,
+    &gha002_matrix_missing_service::RULE,
+    &gha003_push_on_pull_request::RULE,
 ];
 
 pub fn all() -> &'static [&'static Rule] {
