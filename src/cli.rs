@@ -44,6 +44,29 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+    Sarif,
+    Github,
+    Markdown,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Level {
+    fn severity(self) -> crate::finding::Severity {
+        use crate::finding::Severity as S;
+        match self {
+            Level::Low => S::Low,
+            Level::Medium => S::Medium,
+            Level::High => S::High,
+            Level::Critical => S::Critical,
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -81,6 +104,16 @@ pub struct CheckArgs {
     /// Count unsafe fixes as fixable in the summary.
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: Level,
+    /// Report suppressions that suppress nothing (PS001).
+    #[arg(long)]
+    pub report_unused_ignores: bool,
+    /// Write `prodsafe: ignore[...] reason: baseline` comments for every
+    /// current finding (adopting prodsafe on a large repo).
+    #[arg(long)]
+    pub add_ignores: bool,
 }
 
 #[derive(Args, Debug)]
@@ -98,6 +131,10 @@ pub struct FixArgs {
 pub struct RootRun {
     pub project: Project,
     pub findings: Vec<Finding>,
+    /// Findings silenced by inline suppressions.
+    pub suppressed: usize,
+    pub unused_ignores: Vec<crate::suppress::Suppression>,
+    pub ignores_without_reason: Vec<crate::suppress::Suppression>,
 }
 
 pub fn color_enabled(c: ColorChoice) -> bool {
@@ -138,7 +175,14 @@ pub fn run_root(root: &Path, common: &Common) -> Result<RootRun, LoadError> {
     ignore.extend(common.ignore.iter().cloned());
     let project = Project::load(root, config, templates);
     let findings = crate::rules::run(&project, &select, &ignore);
-    Ok(RootRun { project, findings })
+    let filtered = crate::suppress::filter(&project, findings);
+    Ok(RootRun {
+        project,
+        findings: filtered.kept,
+        suppressed: filtered.suppressed,
+        unused_ignores: filtered.unused,
+        ignores_without_reason: filtered.without_reason,
+    })
 }
 
 fn print_errors(errors: &[LoadError], root: &Path) {
@@ -203,56 +247,200 @@ fn check(a: CheckArgs) -> i32 {
     let color = color_enabled(a.common.color);
     let styles = render::text::Styles::new(color);
     let mut any_error = false;
-    let mut any_finding = false;
-    let mut json_findings: Vec<(String, Finding)> = Vec::new();
+    let mut runs: Vec<RootRun> = Vec::new();
     let mut json_errors = Vec::new();
-    let mut text = String::new();
-    let mut all: Vec<Finding> = Vec::new();
     for root in &a.common.paths {
-        let run = match run_root(root, &a.common) {
-            Ok(r) => r,
+        match run_root(root, &a.common) {
+            Ok(mut r) => {
+                for e in &r.project.errors {
+                    json_errors.push(serde_json::json!({"root": root.display().to_string(), "path": e.rel, "line": e.line, "message": e.message}));
+                }
+                if !r.project.errors.is_empty() {
+                    any_error = true;
+                    print_errors(&r.project.errors, root);
+                }
+                for s in &r.ignores_without_reason {
+                    eprintln!(
+                        "warning: {}:{}: suppression without a reason",
+                        render::text::display_path(&r.project, &s.path),
+                        s.line
+                    );
+                }
+                if a.report_unused_ignores {
+                    for s in &r.unused_ignores {
+                        let f = crate::rules::ps001_unused_ignore::RULE.finding(
+                            &s.path,
+                            s.line,
+                            1,
+                            format!(
+                                "`prodsafe: ignore[{}]` suppresses nothing here.",
+                                s.codes.join(", ")
+                            ),
+                        );
+                        r.findings.push(f);
+                    }
+                    r.findings.sort_by_key(|f| f.sort_key());
+                }
+                runs.push(r);
+            }
             Err(e) => {
                 any_error = true;
-                print_errors(&[e.clone()], root);
-                json_errors.push(serde_json::json!({"root": root.display().to_string(), "path": e.rel, "line": e.line, "message": e.message}));
-                continue;
-            }
-        };
-        if !run.project.errors.is_empty() {
-            any_error = true;
-            print_errors(&run.project.errors, root);
-            for e in &run.project.errors {
+                print_errors(std::slice::from_ref(&e), root);
                 json_errors.push(serde_json::json!({"root": root.display().to_string(), "path": e.rel, "line": e.line, "message": e.message}));
             }
         }
-        any_finding |= !run.findings.is_empty();
-        for f in &run.findings {
-            render::text::finding(&mut text, &run.project, f, a.unsafe_fixes, &styles);
-        }
-        let r = root.display().to_string();
-        json_findings.extend(run.findings.iter().cloned().map(|f| (r.clone(), f)));
-        all.extend(run.findings);
     }
+    if a.add_ignores {
+        return add_ignores(&runs, any_error);
+    }
+    let all: Vec<(&Project, &Finding)> = runs
+        .iter()
+        .flat_map(|r| r.findings.iter().map(move |f| (&r.project, f)))
+        .collect();
     match a.format {
         Format::Text => {
+            let mut text = String::new();
+            for (p, f) in &all {
+                render::text::finding(&mut text, p, f, a.unsafe_fixes, &styles);
+            }
             print!("{text}");
-            let refs: Vec<&Finding> = all.iter().collect();
+            let refs: Vec<&Finding> = all.iter().map(|(_, f)| *f).collect();
             print!("{}", render::text::summary(&refs, a.unsafe_fixes));
+            let suppressed: usize = runs.iter().map(|r| r.suppressed).sum();
+            if suppressed > 0 {
+                println!(
+                    "{suppressed} finding{} suppressed by inline comments.",
+                    if suppressed == 1 { "" } else { "s" }
+                );
+            }
         }
         Format::Json => {
-            let refs: Vec<(String, &Finding)> =
-                json_findings.iter().map(|(r, f)| (r.clone(), f)).collect();
+            let refs: Vec<(String, &Finding)> = all
+                .iter()
+                .map(|(p, f)| (p.root.display().to_string(), *f))
+                .collect();
             let doc = render::json::document(&refs, json_errors);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap());
         }
+        Format::Sarif => {
+            let per: Vec<(&Project, &[Finding])> = runs
+                .iter()
+                .map(|r| (&r.project, r.findings.as_slice()))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&render::sarif::document(&per)).unwrap()
+            );
+        }
+        Format::Github => {
+            for (p, f) in &all {
+                println!("{}", render::github::line(p, f));
+            }
+        }
+        Format::Markdown => print!("{}", render::markdown::table(&all)),
     }
+    let floor = a.fail_on.severity();
     if any_error {
         2
-    } else if any_finding {
+    } else if all.iter().any(|(_, f)| f.severity >= floor) {
         1
     } else {
         0
     }
+}
+
+/// `check --add-ignores`: one comment per finding line, above it, in the
+/// file's comment syntax and indentation, written through the edit engine.
+fn add_ignores(runs: &[RootRun], any_error: bool) -> i32 {
+    use std::collections::BTreeMap;
+    let mut code = if any_error { 2 } else { 0 };
+    for r in runs {
+        let p = &r.project;
+        // One comment per insertion point (several findings can share one).
+        let mut at_point: BTreeMap<(String, usize), (String, Vec<&str>)> = BTreeMap::new();
+        for f in &r.findings {
+            let Some(src) = p.file(&f.path) else { continue };
+            let kind = p.by_rel.get(&f.path).map(|&i| p.kinds[i]);
+            let marker = if matches!(
+                kind,
+                Some(crate::discover::FileKind::AppEntry | crate::discover::FileKind::AppModule)
+            ) {
+                "//"
+            } else {
+                "#"
+            };
+            // Below a shebang for line-1 findings; above the line otherwise.
+            let (at, indent) = if f.line <= 1 && src.text.starts_with("#!") {
+                (src.line_start(2), String::new())
+            } else {
+                let t = src.line_text(f.line.max(1));
+                (
+                    src.line_start(f.line.max(1)),
+                    t[..t.len() - t.trim_start().len()].to_string(),
+                )
+            };
+            let entry = at_point
+                .entry((f.path.clone(), at))
+                .or_insert_with(|| (format!("{indent}{marker}"), Vec::new()));
+            if !entry.1.contains(&f.code) {
+                entry.1.push(f.code);
+            }
+        }
+        let mut synthetic = Vec::new();
+        for ((path, at), (prefix, codes)) in at_point {
+            let Some(src) = p.file(&path) else { continue };
+            let eol = src.eol.as_str();
+            let mut text = format!(
+                "{prefix} prodsafe: ignore[{}] reason: baseline{eol}",
+                codes.join(", ")
+            );
+            if at == src.text.len() && !src.final_newline() {
+                text = format!("{eol}{}", text.trim_end_matches(eol));
+            }
+            let mut f = crate::rules::ps001_unused_ignore::RULE.finding(
+                &path,
+                src.line_col(at).0,
+                1,
+                String::new(),
+            );
+            f.fix = Some(crate::finding::Fix {
+                title: "baseline suppression".into(),
+                safety: Safety::Safe,
+                unsafe_reason: None,
+                path: path.clone(),
+                edits: vec![crate::finding::Edit {
+                    start: at,
+                    end: at,
+                    text,
+                }],
+                expect: vec![crate::finding::Expect::Reparse],
+            });
+            synthetic.push(f);
+        }
+        let plan = plan::plan(p, &synthetic, &|_, _| true);
+        for fp in plan.errors() {
+            code = 2;
+            eprintln!(
+                "error: {}: {}",
+                render::text::display_path(p, &fp.path),
+                fp.error.as_deref().unwrap()
+            );
+        }
+        for s in &plan.skipped {
+            eprintln!("skipped: {}: {}", synthetic[s.finding].path, s.reason);
+        }
+        for e in write_plan_files(p, &plan) {
+            code = 2;
+            eprintln!("error: {e}");
+        }
+        let n: usize = plan.changed().map(|f| f.fixed.len()).sum();
+        println!(
+            "added {n} suppression comment{} under {}",
+            if n == 1 { "" } else { "s" },
+            p.root.display()
+        );
+    }
+    code
 }
 
 /// The plan for one root with the default acceptance (safe fixes, unsafe
@@ -278,9 +466,13 @@ pub fn plan_diff(run: &RootRun, plan: &Plan) -> Vec<u8> {
 
 /// Writes a plan's verified files atomically. Returns per-file errors.
 pub fn write_plan(run: &RootRun, plan: &Plan) -> Vec<String> {
+    write_plan_files(&run.project, plan)
+}
+
+pub fn write_plan_files(p: &Project, plan: &Plan) -> Vec<String> {
     let mut errs = Vec::new();
     for fp in plan.changed() {
-        let src = &run.project.files[fp.file];
+        let src = &p.files[fp.file];
         let new = with_bom(src.bom, fp.new_text.as_deref().unwrap());
         if let Err(e) = crate::edit::write_atomic(&src.abs, new.as_bytes(), src.mode) {
             errs.push(format!("{}: cannot write: {e}", fp.path));

@@ -21,4 +21,5 @@ pub mod project;
 pub mod render;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod templates;

@@ -10,6 +10,7 @@ use crate::discover::{self, FileKind};
 use crate::formats::appcode::{self, AppFile};
 use crate::formats::compose::{self, ComposeFile};
 use crate::formats::dockerfile::{self, Dockerfile};
+use crate::formats::nginx::{self, NginxConf};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
 use crate::formats::workflow::{self, Workflow};
@@ -35,6 +36,7 @@ pub struct Project {
     pub scripts: Vec<Script>,
     pub prisma: Vec<PrismaSchema>,
     pub workflows: Vec<Workflow>,
+    pub nginx: Vec<NginxConf>,
     /// Execute bit of each shell script: from git's index when the root is
     /// in a git work tree (what a clean checkout gets), else from disk.
     pub exec_bits: HashMap<String, bool>,
@@ -54,6 +56,7 @@ enum Parsed {
     Script(Script),
     Prisma(PrismaSchema),
     Workflow(Workflow),
+    Nginx(NginxConf),
     None,
 }
 
@@ -88,6 +91,7 @@ impl Project {
                 FileKind::Shell => Ok(Parsed::Script(shell::parse(i, f))),
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 FileKind::Workflow => workflow::parse(i, f).map(Parsed::Workflow),
+                FileKind::Nginx => Ok(Parsed::Nginx(nginx::parse(i, f))),
                 _ => Ok(Parsed::None),
             })
             .collect();
@@ -97,6 +101,7 @@ impl Project {
         let mut scripts = Vec::new();
         let mut prisma = Vec::new();
         let mut workflows = Vec::new();
+        let mut nginx = Vec::new();
         let mut slot = vec![usize::MAX; files.len()];
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
@@ -123,6 +128,10 @@ impl Project {
                 Ok(Parsed::Workflow(w)) => {
                     slot[i] = workflows.len();
                     workflows.push(w)
+                }
+                Ok(Parsed::Nginx(n)) => {
+                    slot[i] = nginx.len();
+                    nginx.push(n)
                 }
                 Ok(Parsed::None) => {}
                 Err(e) => errors.push(e),
@@ -151,6 +160,7 @@ impl Project {
             scripts,
             prisma,
             workflows,
+            nginx,
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,

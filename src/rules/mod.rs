@@ -11,6 +11,7 @@ pub mod cmp002_healthcheck_tool_missing;
 pub mod cmp003_depends_on_unhealthy;
 pub mod cmp004_healthcheck_port_mismatch;
 pub mod cmp005_missing_required_env;
+pub mod cmp006_nginx_upstream_mismatch;
 pub mod cmp008_missing_build_file;
 pub mod dkr001_runtime_package_manager;
 pub mod dkr002_runtime_prisma_generate;
@@ -34,6 +35,7 @@ pub mod ent008_env_fail_fast;
 pub mod gha001_missing_smoke_test;
 pub mod gha002_matrix_missing_service;
 pub mod gha003_push_on_pull_request;
+pub mod ps001_unused_ignore;
 pub mod scope;
 
 /// Fix availability as documented.
@@ -92,6 +94,7 @@ static ALL: &[&Rule] = &[
     &cmp003_depends_on_unhealthy::RULE,
     &cmp004_healthcheck_port_mismatch::RULE,
     &cmp005_missing_required_env::RULE,
+    &cmp006_nginx_upstream_mismatch::RULE,
     &cmp008_missing_build_file::RULE,
     &dkr001_runtime_package_manager::RULE,
     &dkr002_runtime_prisma_generate::RULE,
@@ -116,6 +119,7 @@ static ALL: &[&Rule] = &[
     &gha001_missing_smoke_test::RULE,
     &gha002_matrix_missing_service::RULE,
     &gha003_push_on_pull_request::RULE,
+    &ps001_unused_ignore::RULE,
 ];
 
 pub fn all() -> &'static [&'static Rule] {
