@@ -31,8 +31,27 @@ pub enum Command {
     Check(CheckArgs),
     /// Apply fixes (safe ones; unsafe ones with --unsafe-fixes).
     Fix(FixArgs),
+    /// The service inventory and deploy surface.
+    Inventory {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: InventoryFormat,
+    },
+    /// A Markdown audit report.
+    Report {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Write to this file instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// List every rule.
-    Rules,
+    Rules {
+        /// `markdown` prints the table the README carries.
+        #[arg(long, value_enum, default_value = "text")]
+        format: RulesFormat,
+    },
     /// Explain a rule: what it checks, why it matters, its fix.
     Explain {
         /// Rule code or name (CMP001, missing-healthcheck).
@@ -46,6 +65,19 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Markdown,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Text,
     Markdown,
 }
 
@@ -207,22 +239,87 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(a) => check(a),
         Command::Fix(a) => fix(a),
-        Command::Rules => {
-            println!(
-                "{:<8} {:<28} {:<9} {:<20} summary",
-                "code", "name", "severity", "fix"
-            );
-            for r in crate::rules::all() {
-                println!(
-                    "{:<8} {:<28} {:<9} {:<20} {}",
-                    r.code,
-                    r.name,
-                    r.severity.as_str(),
-                    r.fix.describe(),
-                    r.summary
-                );
+        Command::Rules { format } => {
+            match format {
+                RulesFormat::Text => print!("{}", rules_text()),
+                RulesFormat::Markdown => print!("{}", rules_markdown()),
             }
             0
+        }
+        Command::Inventory { path, format } => {
+            let common = Common {
+                paths: vec![path.clone()],
+                select: vec![],
+                ignore: vec![],
+                templates: None,
+                color: ColorChoice::Never,
+            };
+            match run_root(&path, &common) {
+                Ok(r) => {
+                    let inv = crate::inventory::build(&r.project);
+                    match format {
+                        InventoryFormat::Text => print!("{}", crate::inventory::text(&inv)),
+                        InventoryFormat::Markdown => {
+                            print!(
+                                "{}\n{}",
+                                crate::inventory::markdown(&inv),
+                                crate::inventory::surface_markdown(&inv)
+                            )
+                        }
+                        InventoryFormat::Json => {
+                            println!("{}", serde_json::to_string_pretty(&inv).unwrap())
+                        }
+                    }
+                    print_errors(&r.project.errors, &path);
+                    if r.project.errors.is_empty() {
+                        0
+                    } else {
+                        2
+                    }
+                }
+                Err(e) => {
+                    print_errors(&[e], &path);
+                    2
+                }
+            }
+        }
+        Command::Report { path, output } => {
+            let common = Common {
+                paths: vec![path.clone()],
+                select: vec![],
+                ignore: vec![],
+                templates: None,
+                color: ColorChoice::Never,
+            };
+            match run_root(&path, &common) {
+                Ok(r) => {
+                    let name = std::fs::canonicalize(&path)
+                        .ok()
+                        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .unwrap_or_else(|| path.display().to_string());
+                    let date = std::env::var("PRODSAFE_DATE").unwrap_or_else(|_| today());
+                    let text = crate::report::render(&r.project, &r.findings, &name, &date);
+                    print_errors(&r.project.errors, &path);
+                    match output {
+                        Some(o) => {
+                            if let Err(e) = crate::edit::write_atomic(&o, text.as_bytes(), 0o644) {
+                                eprintln!("error: {}: cannot write: {e}", o.display());
+                                return 2;
+                            }
+                        }
+                        None => print!("{text}"),
+                    }
+                    if r.project.errors.is_empty() {
+                        0
+                    } else {
+                        2
+                    }
+                }
+                Err(e) => {
+                    print_errors(&[e], &path);
+                    2
+                }
+            }
         }
         Command::Explain { rule } => match crate::rules::find(&rule) {
             Some(r) => {
@@ -241,6 +338,60 @@ pub fn main() -> i32 {
             }
         },
     }
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`, without a date crate.
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub fn rules_text() -> String {
+    let mut s = format!(
+        "{:<8} {:<28} {:<9} {:<20} summary\n",
+        "code", "name", "severity", "fix"
+    );
+    for r in crate::rules::all() {
+        s.push_str(&format!(
+            "{:<8} {:<28} {:<9} {:<20} {}\n",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            r.fix.describe(),
+            r.summary
+        ));
+    }
+    s
+}
+
+/// The rule table the README carries (a test keeps it current).
+pub fn rules_markdown() -> String {
+    let mut s = String::from("| Code | Name | Severity | Fix | Summary |\n|---|---|---|---|---|\n");
+    for r in crate::rules::all() {
+        s.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            r.fix.describe(),
+            crate::render::markdown::cell(r.summary)
+        ));
+    }
+    s
 }
 
 fn check(a: CheckArgs) -> i32 {

@@ -646,6 +646,12 @@ fn service_node(
         );
     }
     if let Some(entry) = app_entry.as_deref() {
+        // Names the app's own start-up check already demands.
+        if let Some(g) = app.and_then(|a| a.guard.as_ref()) {
+            for name in &g.names {
+                require(name, format!("start-up check ({})", loc(entry, g.line)));
+            }
+        }
         for a in p.app_closure(entry) {
             for r in a.env_reads.iter().filter(|r| r.required) {
                 require(
