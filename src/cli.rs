@@ -1,7 +1,6 @@
 //! The command line. Exit codes: 0 clean, 1 findings / pending changes,
 //! 2 usage or I/O errors.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -158,6 +157,21 @@ pub struct FixArgs {
     /// Also apply fixes marked unsafe.
     #[arg(long)]
     pub unsafe_fixes: bool,
+    /// Show each fix and ask (y/n/a/A/q); needs a terminal.
+    #[arg(long, short = 'i', conflicts_with_all = ["diff", "patch_dir"])]
+    pub interactive: bool,
+    /// With --diff: write one patch per repo and summary.json here.
+    #[arg(long, requires = "diff")]
+    pub patch_dir: Option<PathBuf>,
+    /// Read repository paths from this file (one a line).
+    #[arg(long)]
+    pub repos_from: Option<PathBuf>,
+    /// Repositories processed in parallel (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Only this shard of the repo list: K/N keeps every N-th repo from the K-th.
+    #[arg(long)]
+    pub shard: Option<String>,
 }
 
 pub struct RootRun {
@@ -633,83 +647,43 @@ pub fn write_plan_files(p: &Project, plan: &Plan) -> Vec<String> {
 }
 
 fn fix(a: FixArgs) -> i32 {
-    let mut any_error = false;
-    let mut pending = false;
-    let mut left = 0usize;
-    let stdout = std::io::stdout();
-    for root in &a.common.paths {
-        let run = match run_root(root, &a.common) {
-            Ok(r) => r,
+    let mut roots = a.common.paths.clone();
+    if let Some(list) = &a.repos_from {
+        match crate::batch::read_list(list) {
+            Ok(mut l) => {
+                if a.common.paths == [PathBuf::from(".")] {
+                    roots.clear();
+                }
+                roots.append(&mut l);
+            }
             Err(e) => {
-                any_error = true;
-                print_errors(&[e], root);
-                continue;
-            }
-        };
-        if !run.project.errors.is_empty() {
-            any_error = true;
-            print_errors(&run.project.errors, root);
-        }
-        let plan = plan_root(&run, a.unsafe_fixes);
-        for fp in plan.errors() {
-            any_error = true;
-            eprintln!(
-                "error: {}: {}",
-                render::text::display_path(&run.project, &fp.path),
-                fp.error.as_deref().unwrap()
-            );
-        }
-        for s in &plan.skipped {
-            let f = &run.findings[s.finding];
-            eprintln!(
-                "skipped: {}:{}: {} {}",
-                render::text::display_path(&run.project, &f.path),
-                f.line,
-                f.code,
-                s.reason
-            );
-        }
-        let fixed: usize = plan.changed().map(|f| f.fixed.len()).sum();
-        left += run.findings.len() - fixed;
-        if a.diff {
-            let d = plan_diff(&run, &plan);
-            if !d.is_empty() {
-                pending = true;
-                let mut lock = stdout.lock();
-                let _ = lock.write_all(&d);
-            }
-        } else {
-            for e in write_plan(&run, &plan) {
-                any_error = true;
                 eprintln!("error: {e}");
-            }
-            for fp in plan.changed() {
-                println!(
-                    "fixed {} finding{} in {}",
-                    fp.fixed.len(),
-                    if fp.fixed.len() == 1 { "" } else { "s" },
-                    render::text::display_path(&run.project, &fp.path)
-                );
+                return 2;
             }
         }
     }
-    if a.diff {
-        if any_error {
-            2
-        } else if pending {
-            1
-        } else {
-            0
+    let mut seen = std::collections::HashSet::new();
+    roots.retain(|r| seen.insert(r.clone()));
+    if let Some(s) = &a.shard {
+        match crate::batch::parse_shard(s) {
+            Ok((k, n)) => roots = crate::batch::shard(&roots, k, n),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
         }
-    } else if any_error {
-        2
-    } else if left > 0 {
-        eprintln!(
-            "{left} finding{} left without an applicable fix (see `prodsafe check`)",
-            if left == 1 { "" } else { "s" }
-        );
-        1
-    } else {
-        0
     }
+    if a.interactive {
+        return crate::interactive::run(&roots, &a.common, a.unsafe_fixes);
+    }
+    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    crate::batch::run(
+        crate::batch::BatchArgs {
+            roots,
+            jobs,
+            patch_dir: a.patch_dir.clone(),
+            opts: crate::batch::Options { diff: a.diff, unsafe_fixes: a.unsafe_fixes },
+        },
+        &a.common,
+    )
 }

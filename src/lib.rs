@@ -8,6 +8,7 @@
 //! -> [`plan`] (merge edits, refuse overlaps) -> [`edit`] (apply, verify,
 //! write atomically) -> [`render`] (text, JSON, diffs).
 
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -16,6 +17,7 @@ pub mod finding;
 pub mod formats;
 pub mod graph;
 pub mod images;
+pub mod interactive;
 pub mod inventory;
 pub mod plan;
 pub mod project;
