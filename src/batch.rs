@@ -65,19 +65,31 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
             return r;
         }
     };
-    r.errors.extend(run.project.errors.iter().map(|e| e.to_string()));
+    r.errors
+        .extend(run.project.errors.iter().map(|e| e.to_string()));
     r.findings = run.findings.len();
     for f in &run.findings {
         *r.by_code.entry(f.code.to_string()).or_default() += 1;
-        *r.by_severity.entry(f.severity.as_str().to_string()).or_default() += 1;
+        *r.by_severity
+            .entry(f.severity.as_str().to_string())
+            .or_default() += 1;
     }
     let plan = plan_root(&run, opts.unsafe_fixes);
     for fp in plan.errors() {
-        r.errors.push(format!("{}: {}", fp.path, fp.error.as_deref().unwrap_or("")));
+        r.errors.push(format!(
+            "{}: {}",
+            fp.path,
+            fp.error.as_deref().unwrap_or("")
+        ));
     }
     for s in &plan.skipped {
         let f = &run.findings[s.finding];
-        r.skipped.push(Skip { code: f.code.into(), path: f.path.clone(), line: f.line, reason: s.reason.clone() });
+        r.skipped.push(Skip {
+            code: f.code.into(),
+            path: f.path.clone(),
+            line: f.line,
+            reason: s.reason.clone(),
+        });
     }
     r.fixes_applied = plan.changed().map(|f| f.fixed.len()).sum();
     r.files_changed = plan.changed().count();
@@ -102,12 +114,18 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 pub fn shard<T: Clone>(items: &[T], k: usize, n: usize) -> Vec<T> {
-    items.iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, x)| x.clone()).collect()
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, x)| x.clone())
+        .collect()
 }
 
 /// Reads `--repos-from`: one path a line; blank lines and `#` comments skipped.
 pub fn read_list(file: &Path) -> Result<Vec<PathBuf>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -122,8 +140,21 @@ fn base_name(root: &Path) -> String {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "repo".into());
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    if clean.is_empty() || clean.starts_with('.') { format!("repo{clean}") } else { clean }
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.is_empty() || clean.starts_with('.') {
+        format!("repo{clean}")
+    } else {
+        clean
+    }
 }
 
 /// Unique, stable patch names in input order.
@@ -135,7 +166,11 @@ pub fn names(roots: &[PathBuf]) -> Vec<String> {
             let b = base_name(r);
             let n = seen.entry(b.clone()).or_insert(0);
             *n += 1;
-            if *n == 1 { b } else { format!("{b}-{n}") }
+            if *n == 1 {
+                b
+            } else {
+                format!("{b}-{n}")
+            }
         })
         .collect()
 }
@@ -146,7 +181,13 @@ pub fn status_line(r: &RepoResult, diff: bool) -> String {
     } else if r.fixes_applied == 0 {
         "no changes".to_string()
     } else if diff {
-        format!("{} fix{} pending in {} file{}", r.fixes_applied, if r.fixes_applied == 1 { "" } else { "es" }, r.files_changed, if r.files_changed == 1 { "" } else { "s" })
+        format!(
+            "{} fix{} pending in {} file{}",
+            r.fixes_applied,
+            if r.fixes_applied == 1 { "" } else { "es" },
+            r.files_changed,
+            if r.files_changed == 1 { "" } else { "s" }
+        )
     } else {
         format!("fixed {}", r.fixes_applied)
     };
@@ -166,10 +207,15 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     let tty = std::io::stderr().is_terminal();
     let bar = (tty && args.roots.len() > 1).then(|| {
         let b = indicatif::ProgressBar::new(args.roots.len() as u64);
-        b.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} repos {msg}").unwrap());
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} repos {msg}").unwrap(),
+        );
         b
     });
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.max(1)).build().expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.max(1))
+        .build()
+        .expect("thread pool");
     let results: Vec<RepoResult> = pool.install(|| {
         args.roots
             .par_iter()
@@ -179,7 +225,9 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                 r.name = name.clone();
                 match &bar {
                     Some(b) => b.inc(1),
-                    None if args.roots.len() > 1 => eprintln!("{}", status_line(&r, args.opts.diff)),
+                    None if args.roots.len() > 1 => {
+                        eprintln!("{}", status_line(&r, args.opts.diff))
+                    }
                     None => {}
                 }
                 r
@@ -220,7 +268,8 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
             },
         });
         let text = serde_json::to_string_pretty(&summary).unwrap() + "\n";
-        if let Err(e) = crate::edit::write_atomic(&dir.join("summary.json"), text.as_bytes(), 0o644) {
+        if let Err(e) = crate::edit::write_atomic(&dir.join("summary.json"), text.as_bytes(), 0o644)
+        {
             eprintln!("error: summary.json: {e}");
             code = 2;
         }
@@ -233,13 +282,22 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     if !args.opts.diff && args.roots.len() == 1 {
         for r in &results {
             if r.fixes_applied > 0 {
-                println!("fixed {} finding{} in {} file{}", r.fixes_applied, if r.fixes_applied == 1 { "" } else { "s" }, r.files_changed, if r.files_changed == 1 { "" } else { "s" });
+                println!(
+                    "fixed {} finding{} in {} file{}",
+                    r.fixes_applied,
+                    if r.fixes_applied == 1 { "" } else { "s" },
+                    r.files_changed,
+                    if r.files_changed == 1 { "" } else { "s" }
+                );
             }
         }
     }
     for r in &results {
         for s in &r.skipped {
-            eprintln!("skipped: {}/{}:{}: {} {}", r.root, s.path, s.line, s.code, s.reason);
+            eprintln!(
+                "skipped: {}/{}:{}: {} {}",
+                r.root, s.path, s.line, s.code, s.reason
+            );
         }
         if args.roots.len() == 1 || bar.is_none() {
             for e in &r.errors {
@@ -247,7 +305,11 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
             }
         }
     }
-    let erred: Vec<&str> = results.iter().filter(|r| !r.errors.is_empty()).map(|r| r.root.as_str()).collect();
+    let erred: Vec<&str> = results
+        .iter()
+        .filter(|r| !r.errors.is_empty())
+        .map(|r| r.root.as_str())
+        .collect();
     let pending = results.iter().any(|r| r.fixes_applied > 0);
     let left: usize = results.iter().map(|r| r.findings_left).sum();
     if args.roots.len() > 1 {
@@ -255,12 +317,22 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
             "{} repos: {} with changes, {} without, {} with errors{}",
             results.len(),
             results.iter().filter(|r| r.fixes_applied > 0).count(),
-            results.iter().filter(|r| r.fixes_applied == 0 && r.errors.is_empty()).count(),
+            results
+                .iter()
+                .filter(|r| r.fixes_applied == 0 && r.errors.is_empty())
+                .count(),
             erred.len(),
-            if erred.is_empty() { String::new() } else { format!(" ({})", erred.join(", ")) }
+            if erred.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", erred.join(", "))
+            }
         );
     } else if !args.opts.diff && left > 0 {
-        eprintln!("{left} finding{} left without an applicable fix (see `prodsafe check`)", if left == 1 { "" } else { "s" });
+        eprintln!(
+            "{left} finding{} left without an applicable fix (see `prodsafe check`)",
+            if left == 1 { "" } else { "s" }
+        );
     }
     if code == 2 || !erred.is_empty() {
         2
@@ -286,13 +358,19 @@ mod tests {
         }
         all.sort();
         assert_eq!(all, list);
-        assert!(parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err());
+        assert!(
+            parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err()
+        );
         assert_eq!(parse_shard("2/5"), Ok((2, 5)));
     }
 
     #[test]
     fn unique_names() {
-        let n = names(&[PathBuf::from("/x/a"), PathBuf::from("/y/a"), PathBuf::from("/z/b")]);
+        let n = names(&[
+            PathBuf::from("/x/a"),
+            PathBuf::from("/y/a"),
+            PathBuf::from("/z/b"),
+        ]);
         assert_eq!(n, vec!["a", "a-2", "b"]);
     }
 }

@@ -676,13 +676,20 @@ fn fix(a: FixArgs) -> i32 {
     if a.interactive {
         return crate::interactive::run(&roots, &a.common, a.unsafe_fixes);
     }
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
     crate::batch::run(
         crate::batch::BatchArgs {
             roots,
             jobs,
             patch_dir: a.patch_dir.clone(),
-            opts: crate::batch::Options { diff: a.diff, unsafe_fixes: a.unsafe_fixes },
+            opts: crate::batch::Options {
+                diff: a.diff,
+                unsafe_fixes: a.unsafe_fixes,
+            },
         },
         &a.common,
     )

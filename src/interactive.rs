@@ -18,7 +18,13 @@ pub fn why(doc: &str) -> String {
     doc.split("## Why")
         .nth(1)
         .and_then(|s| s.split_once('\n').map(|(_, rest)| rest))
-        .map(|s| s.trim_start().split("\n\n").next().unwrap_or("").replace('\n', " "))
+        .map(|s| {
+            s.trim_start()
+                .split("\n\n")
+                .next()
+                .unwrap_or("")
+                .replace('\n', " ")
+        })
         .unwrap_or_default()
 }
 
@@ -67,7 +73,9 @@ enum Decision {
 
 fn ask(term: &Term, code: &str) -> std::io::Result<Decision> {
     loop {
-        term.write_str(&format!("Apply this fix? [y]es [n]o [a]ll [A]ll {code} [q]uit: "))?;
+        term.write_str(&format!(
+            "Apply this fix? [y]es [n]o [a]ll [A]ll {code} [q]uit: "
+        ))?;
         term.flush()?;
         let key = term.read_key()?;
         let c = match key {
@@ -119,11 +127,20 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
             code = 2;
         }
         let mut order: Vec<usize> = (0..run.findings.len())
-            .filter(|&i| run.findings[i].fix.as_ref().is_some_and(|f| f.safety == Safety::Safe || unsafe_fixes))
+            .filter(|&i| {
+                run.findings[i]
+                    .fix
+                    .as_ref()
+                    .is_some_and(|f| f.safety == Safety::Safe || unsafe_fixes)
+            })
             .collect();
         order.sort_by_key(|&i| {
             let f = run.findings[i].fix.as_ref().unwrap();
-            (f.path.clone(), f.edits.first().map(|e| e.start).unwrap_or(0), i)
+            (
+                f.path.clone(),
+                f.edits.first().map(|e| e.start).unwrap_or(0),
+                i,
+            )
         });
         let total = order.len();
         let mut accepted: Vec<usize> = Vec::new();
@@ -140,7 +157,13 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
                 run.findings[j].fix.as_ref().unwrap().path == fix.path && e == edits
             });
             if let Some(&j) = same {
-                let _ = term.write_line(&format!("[{}/{total}] {} {}: same change as the accepted fix for {}", n + 1, f.code, f.path, run.findings[j].code));
+                let _ = term.write_line(&format!(
+                    "[{}/{total}] {} {}: same change as the accepted fix for {}",
+                    n + 1,
+                    f.code,
+                    f.path,
+                    run.findings[j].code
+                ));
                 accepted.push(i);
                 continue;
             }
@@ -156,16 +179,33 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
                 continue;
             }
             let rule = crate::rules::find(f.code);
-            let head = format!("[{}/{total}] {} {} ({}) {}:{}", n + 1, f.code, f.name, f.severity.as_str(), f.path, f.line);
+            let head = format!(
+                "[{}/{total}] {} {} ({}) {}:{}",
+                n + 1,
+                f.code,
+                f.name,
+                f.severity.as_str(),
+                f.path,
+                f.line
+            );
             let _ = term.write_line("");
-            let _ = term.write_line(&if color { style(head).bold().force_styling(true).to_string() } else { head });
+            let _ = term.write_line(&if color {
+                style(head).bold().force_styling(true).to_string()
+            } else {
+                head
+            });
             let _ = term.write_line(&f.message);
             if let Some(r) = rule {
                 let _ = term.write_line(&format!("Why: {}", why(r.doc)));
             }
             let safety = match fix.safety {
                 Safety::Safe => "safe".to_string(),
-                Safety::Unsafe => format!("unsafe: {}", fix.unsafe_reason.as_deref().unwrap_or("it may change behaviour")),
+                Safety::Unsafe => format!(
+                    "unsafe: {}",
+                    fix.unsafe_reason
+                        .as_deref()
+                        .unwrap_or("it may change behaviour")
+                ),
             };
             let _ = term.write_line(&format!("Fix: {} ({safety})", fix.title));
             let _ = term.write_str(&colorize(&one_fix_diff(&run, i), color));
@@ -187,7 +227,9 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
             }
         }
         let accepted_set: HashSet<usize> = accepted.into_iter().collect();
-        let p = plan::plan(&run.project, &run.findings, &|j, _| accepted_set.contains(&j));
+        let p = plan::plan(&run.project, &run.findings, &|j, _| {
+            accepted_set.contains(&j)
+        });
         for fp in p.errors() {
             eprintln!("error: {}: {}", fp.path, fp.error.as_deref().unwrap_or(""));
             code = 2;
@@ -198,7 +240,12 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
         }
         let fixed: usize = p.changed().map(|f| f.fixed.len()).sum();
         let files = p.changed().count();
-        let _ = term.write_line(&format!("\nApplied {fixed} fix{} to {files} file{} in {}.", if fixed == 1 { "" } else { "es" }, if files == 1 { "" } else { "s" }, root.display()));
+        let _ = term.write_line(&format!(
+            "\nApplied {fixed} fix{} to {files} file{} in {}.",
+            if fixed == 1 { "" } else { "es" },
+            if files == 1 { "" } else { "s" },
+            root.display()
+        ));
         let _ = std::io::stdout().flush();
     }
     code
