@@ -211,3 +211,58 @@ fn nounset_analysis_matches_sh_eu() {
         );
     }
 }
+
+#[test]
+fn env_fail_fast_in_the_entrypoint_of_a_non_node_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("worker")).unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  worker:\n    build: ./worker\n    environment:\n      DATABASE_URL: ${DATABASE_URL:?set DATABASE_URL}\n      QUEUE: ${QUEUE_NAME:?}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("worker/Dockerfile"), "FROM python:3.12-slim\nCOPY entrypoint.sh /entrypoint.sh\nUSER nobody\nENTRYPOINT [\"/entrypoint.sh\"]\n").unwrap();
+    let script = "#!/bin/sh\nset -eu\necho \"worker starting\"\nexec echo started\n";
+    std::fs::write(d.join("worker/entrypoint.sh"), script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        d.join("worker/entrypoint.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let f = findings(d, "ENT008");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("DATABASE_URL, QUEUE_NAME"));
+    run(&["fix", "--select", "ENT008", "."], d);
+    let fixed = std::fs::read_to_string(d.join("worker/entrypoint.sh")).unwrap();
+    assert_eq!(
+        fixed,
+        script.replacen(
+            "set -eu\n",
+            "set -eu\n: \"${DATABASE_URL:?DATABASE_URL is required}\"\n: \"${QUEUE_NAME:?QUEUE_NAME is required}\"\n",
+            1
+        )
+    );
+    assert!(shellcheck_codes(&d.join("worker/entrypoint.sh")).is_empty());
+    let unset = Command::new("sh")
+        .arg(d.join("worker/entrypoint.sh"))
+        .env_clear()
+        .env("QUEUE_NAME", "q")
+        .output()
+        .unwrap();
+    assert!(!unset.status.success());
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("DATABASE_URL is required"));
+    let set = Command::new("sh")
+        .arg(d.join("worker/entrypoint.sh"))
+        .env_clear()
+        .env("QUEUE_NAME", "q")
+        .env("DATABASE_URL", "x")
+        .output()
+        .unwrap();
+    assert!(set.status.success());
+    assert!(findings(d, "ENT008").is_empty(), "idempotent");
+}
