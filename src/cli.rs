@@ -260,81 +260,42 @@ pub fn main() -> i32 {
             }
             0
         }
-        Command::Inventory { path, format } => {
-            let common = Common {
-                paths: vec![path.clone()],
-                select: vec![],
-                ignore: vec![],
-                templates: None,
-                color: ColorChoice::Never,
-            };
-            match run_root(&path, &common) {
-                Ok(r) => {
-                    let inv = crate::inventory::build(&r.project);
-                    match format {
-                        InventoryFormat::Text => print!("{}", crate::inventory::text(&inv)),
-                        InventoryFormat::Markdown => {
-                            print!(
-                                "{}\n{}",
-                                crate::inventory::markdown(&inv),
-                                crate::inventory::surface_markdown(&inv)
-                            )
-                        }
-                        InventoryFormat::Json => {
-                            println!("{}", serde_json::to_string_pretty(&inv).unwrap())
-                        }
-                    }
-                    print_errors(&r.project.errors, &path);
-                    if r.project.errors.is_empty() {
-                        0
-                    } else {
-                        2
-                    }
-                }
-                Err(e) => {
-                    print_errors(&[e], &path);
-                    2
+        Command::Inventory { path, format } => with_root(&path, |r| {
+            let inv = crate::inventory::build(&r.project);
+            match format {
+                InventoryFormat::Text => print!("{}", crate::inventory::text(&inv)),
+                InventoryFormat::Markdown => print!(
+                    "{}\n{}",
+                    crate::inventory::markdown(&inv),
+                    crate::inventory::surface_markdown(&inv)
+                ),
+                InventoryFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&inv).unwrap())
                 }
             }
-        }
-        Command::Report { path, output } => {
-            let common = Common {
-                paths: vec![path.clone()],
-                select: vec![],
-                ignore: vec![],
-                templates: None,
-                color: ColorChoice::Never,
-            };
-            match run_root(&path, &common) {
-                Ok(r) => {
-                    let name = std::fs::canonicalize(&path)
-                        .ok()
-                        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                        .unwrap_or_else(|| path.display().to_string());
-                    let date = std::env::var("PRODSAFE_DATE").unwrap_or_else(|_| today());
-                    let text = crate::report::render(&r.project, &r.findings, &name, &date);
-                    print_errors(&r.project.errors, &path);
-                    match output {
-                        Some(o) => {
-                            if let Err(e) = crate::edit::write_atomic(&o, text.as_bytes(), 0o644) {
-                                eprintln!("error: {}: cannot write: {e}", o.display());
-                                return 2;
-                            }
-                        }
-                        None => print!("{text}"),
+            true
+        }),
+        Command::Report { path, output } => with_root(&path, |r| {
+            let name = std::fs::canonicalize(&path)
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| path.display().to_string());
+            let date = std::env::var("PRODSAFE_DATE").unwrap_or_else(|_| today());
+            let text = crate::report::render(&r.project, &r.findings, &name, &date);
+            match &output {
+                Some(o) => match crate::edit::write_atomic(o, text.as_bytes(), 0o644) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        eprintln!("error: {}: cannot write: {e}", o.display());
+                        false
                     }
-                    if r.project.errors.is_empty() {
-                        0
-                    } else {
-                        2
-                    }
-                }
-                Err(e) => {
-                    print_errors(&[e], &path);
-                    2
+                },
+                None => {
+                    print!("{text}");
+                    true
                 }
             }
-        }
+        }),
         Command::Explain { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 println!("# {} ({}): {}\n", r.code, r.name, r.summary);
@@ -351,6 +312,33 @@ pub fn main() -> i32 {
                 2
             }
         },
+    }
+}
+
+/// Loads one root with the default rules and hands it to `f`; exit code 2
+/// when loading failed, a file could not be read, or `f` says so.
+fn with_root(path: &Path, f: impl FnOnce(&RootRun) -> bool) -> i32 {
+    let common = Common {
+        paths: vec![path.to_path_buf()],
+        select: vec![],
+        ignore: vec![],
+        templates: None,
+        color: ColorChoice::Never,
+    };
+    match run_root(path, &common) {
+        Ok(r) => {
+            let ok = f(&r);
+            print_errors(&r.project.errors, path);
+            if ok && r.project.errors.is_empty() {
+                0
+            } else {
+                2
+            }
+        }
+        Err(e) => {
+            print_errors(&[e], path);
+            2
+        }
     }
 }
 
@@ -555,13 +543,10 @@ fn add_ignores(runs: &[RootRun], any_error: bool) -> i32 {
         for ((path, at), (prefix, codes)) in at_point {
             let Some(src) = p.file(&path) else { continue };
             let eol = src.eol.as_str();
-            let mut text = format!(
+            let text = format!(
                 "{prefix} prodsafe: ignore[{}] reason: baseline{eol}",
                 codes.join(", ")
             );
-            if at == src.text.len() && !src.final_newline() {
-                text = format!("{eol}{}", text.trim_end_matches(eol));
-            }
             let mut f = crate::rules::ps001_unused_ignore::RULE.finding(
                 &path,
                 src.line_col(at).0,
@@ -573,11 +558,7 @@ fn add_ignores(runs: &[RootRun], any_error: bool) -> i32 {
                 safety: Safety::Safe,
                 unsafe_reason: None,
                 path: path.clone(),
-                edits: vec![crate::finding::Edit {
-                    start: at,
-                    end: at,
-                    text,
-                }],
+                edits: vec![crate::edit::insert_lines(src, at, &text)],
                 expect: vec![crate::finding::Expect::Reparse],
             });
             synthetic.push(f);

@@ -6,14 +6,6 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-use std::path::Path;
-
-fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
-    let out = run(&["check", "--format", "json", "--select", select, "."], dir);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
-    v["findings"].as_array().unwrap().clone()
-}
 
 fn triples(f: &[serde_json::Value]) -> BTreeSet<(String, String, u64)> {
     f.iter()

@@ -9,13 +9,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
-    let out = run(&["check", "--format", "json", "--select", select, "."], dir);
-    let v: serde_json::Value =
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
-    v["findings"].as_array().unwrap().clone()
-}
-
 fn pairs(f: &[serde_json::Value]) -> BTreeSet<(String, String)> {
     f.iter()
         .map(|x| {

@@ -9,13 +9,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
-    let out = run(&["check", "--format", "json", "--select", select, "."], dir);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
-    v["findings"].as_array().unwrap().clone()
-}
-
 #[test]
 fn required_variables_per_service() {
     let f = findings(&fixture("nomadnet"), "APP001");

@@ -6,16 +6,8 @@ mod common;
 
 use common::*;
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::Command;
 use yaml_rust2::YamlLoader;
-
-fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
-    let out = run(&["check", "--format", "json", "--select", select, "."], dir);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
-    v["findings"].as_array().unwrap().clone()
-}
 
 const WF: &str = ".github/workflows/docker-build.yml";
 

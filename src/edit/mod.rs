@@ -19,6 +19,35 @@ use crate::finding::{Edit, Expect};
 use crate::formats::yaml::load_value;
 use crate::source::{Eol, SourceFile};
 
+/// Byte offset just after 1-based `line` (0 for the top of the file; the
+/// end of the text past the last line).
+pub fn after_line(src: &SourceFile, line: usize) -> usize {
+    if line == 0 {
+        0
+    } else if line >= src.line_count() {
+        src.text.len()
+    } else {
+        src.line_start(line + 1)
+    }
+}
+
+/// An edit inserting whole lines (each ending with the file's line ending)
+/// at a line boundary. At the end of a file without a final newline the
+/// line ending moves in front, so the file still ends without one.
+pub fn insert_lines(src: &SourceFile, at: usize, lines: &str) -> Edit {
+    let eol = src.eol.as_str();
+    let text = if at == src.text.len() && !src.final_newline() && !src.text.is_empty() {
+        format!("{eol}{}", lines.strip_suffix(eol).unwrap_or(lines))
+    } else {
+        lines.to_string()
+    };
+    Edit {
+        start: at,
+        end: at,
+        text,
+    }
+}
+
 /// Applies sorted, non-overlapping edits.
 pub fn apply(text: &str, edits: &[Edit]) -> String {
     let mut out =

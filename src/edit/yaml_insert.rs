@@ -1,5 +1,6 @@
 //! Appending a key to a block mapping, in the file's own style.
 
+use crate::edit::{after_line, insert_lines};
 use crate::finding::{Edit, Expect};
 use crate::formats::yaml::{Kind, Node, YamlDoc};
 use crate::source::SourceFile;
@@ -54,24 +55,10 @@ pub fn append_key(
     let base = map.col;
     let unit = indent_unit(doc);
     let eol = src.eol.as_str();
-    let mut text = reindent_yaml(snippet, base, unit, eol);
-    let end_line = map.end_line;
-    let at = if end_line >= src.line_count() {
-        src.text.len()
-    } else {
-        src.line_start(end_line + 1)
-    };
-    if at == src.text.len() && !src.final_newline() {
-        // Last line without a final newline: keep that state.
-        text.truncate(text.len() - eol.len());
-        text.insert_str(0, eol);
-    }
+    let text = reindent_yaml(snippet, base, unit, eol);
+    let at = after_line(src, map.end_line);
     Ok((
-        Edit {
-            start: at,
-            end: at,
-            text,
-        },
+        insert_lines(src, at, &text),
         Expect::YamlKeyAdded {
             path,
             key: key.to_string(),
@@ -123,22 +110,9 @@ pub fn insert_seq_item_after(
         text.push_str(t);
         text.push_str(eol);
     }
-    let end_line = item.end_line;
-    let at = if end_line >= src.line_count() {
-        src.text.len()
-    } else {
-        src.line_start(end_line + 1)
-    };
-    if at == src.text.len() && !src.final_newline() {
-        text.truncate(text.len() - eol.len());
-        text.insert_str(0, eol);
-    }
+    let at = after_line(src, item.end_line);
     Ok((
-        Edit {
-            start: at,
-            end: at,
-            text,
-        },
+        insert_lines(src, at, &text),
         Expect::YamlSeqItemInserted {
             path,
             index: after + 1,

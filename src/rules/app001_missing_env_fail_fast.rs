@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
 use crate::project::Project;
+use crate::rules::scope::valid_name;
 use crate::rules::{FixKind, Rule};
 use crate::templates::{body, fill, reindent_code};
 
@@ -50,11 +51,6 @@ prodsafe), the missing names are added to its list instead.
 "#,
     check,
 };
-
-fn valid_name(n: &str) -> bool {
-    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     let mut done = BTreeSet::new();
@@ -165,29 +161,18 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 );
                 let guard = reindent_code(&guard, &app.indent, eol);
                 let after = app.insert_after_line;
-                let at = if after == 0 {
-                    0
-                } else {
-                    src.line_start(after + 1)
-                };
-                let mut text = if after == 0 {
+                let at = crate::edit::after_line(src, after);
+                let text = if after == 0 {
                     format!("{guard}{eol}")
                 } else {
                     format!("{eol}{guard}")
                 };
-                if at == src.text.len() && !src.final_newline() {
-                    text = format!("{eol}{}", text.trim_end_matches(eol));
-                }
                 f.fix = Some(Fix {
                     title: format!("Check {} at start-up", names.join(", ")),
                     safety: Safety::Safe,
                     unsafe_reason: None,
                     path: entry.to_string(),
-                    edits: vec![Edit {
-                        start: at,
-                        end: at,
-                        text,
-                    }],
+                    edits: vec![crate::edit::insert_lines(src, at, &text)],
                     expect: vec![Expect::Reparse],
                 });
             }

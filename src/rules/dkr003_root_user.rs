@@ -1,4 +1,4 @@
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Expect, Finding, Fix, Safety, Severity};
 use crate::images::{self, Distro};
 use crate::project::Project;
 use crate::rules::scope::images as all_images;
@@ -75,11 +75,6 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     Some(i) => ctx.src.line_start(i.line),
                     None => ctx.src.text.len(),
                 };
-                let text = if at == ctx.src.text.len() && !ctx.src.final_newline() {
-                    format!("{eol}{}", text.trim_end_matches(eol))
-                } else {
-                    text
-                };
                 f.fix = Some(Fix {
                     title: "Switch to a non-root user before the command".into(),
                     safety: Safety::Unsafe,
@@ -87,11 +82,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         "files the process writes at run time must belong to the new user".into(),
                     ),
                     path: ctx.img.dockerfile.clone(),
-                    edits: vec![Edit {
-                        start: at,
-                        end: at,
-                        text,
-                    }],
+                    edits: vec![crate::edit::insert_lines(ctx.src, at, &text)],
                     expect: vec![Expect::Reparse],
                 });
             }

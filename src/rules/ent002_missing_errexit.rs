@@ -1,4 +1,4 @@
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Expect, Finding, Fix, Safety, Severity};
 use crate::project::Project;
 use crate::rules::ent001_missing_nounset::nounset_safety;
 use crate::rules::scope::entry_scripts;
@@ -41,16 +41,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         }
         let (safety, why) = nounset_safety(&ctx);
         let eol = ctx.src.eol.as_str();
-        let at = if s.shebang.is_some() {
-            ctx.src.line_start(2)
-        } else {
-            0
-        };
-        let text = if at == ctx.src.text.len() && !ctx.src.final_newline() {
-            format!("{eol}set -eu")
-        } else {
-            format!("set -eu{eol}")
-        };
+        let at = crate::edit::after_line(ctx.src, usize::from(s.shebang.is_some()));
+        let edit = crate::edit::insert_lines(ctx.src, at, &format!("set -eu{eol}"));
         let mut f = RULE.finding(
             &ctx.src.rel,
             1,
@@ -63,11 +55,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             safety,
             unsafe_reason: why,
             path: ctx.src.rel.clone(),
-            edits: vec![Edit {
-                start: at,
-                end: at,
-                text,
-            }],
+            edits: vec![edit],
             expect: vec![Expect::Reparse],
         });
         out.push(f);

@@ -1,6 +1,6 @@
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Expect, Finding, Fix, Safety, Severity};
 use crate::project::Project;
-use crate::rules::scope::entry_scripts;
+use crate::rules::scope::{entry_scripts, valid_name};
 use crate::rules::{FixKind, Rule};
 use crate::templates::{body, fill};
 
@@ -31,11 +31,6 @@ variable from `templates/env-check.sh`:
 "#,
     check,
 };
-
-fn valid_name(n: &str) -> bool {
-    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     for ctx in entry_scripts(p) {
@@ -83,14 +78,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .map(|x| src.line_col(x.span.end).0)
             .or(s.shebang.as_ref().map(|_| 1))
             .unwrap_or(0);
-        let at = if after_line == 0 {
-            0
-        } else {
-            src.line_start(after_line + 1)
-        };
-        if at == src.text.len() && !src.final_newline() {
-            text = format!("{eol}{}", text.trim_end_matches(eol));
-        }
+        let at = crate::edit::after_line(src, after_line);
         let mut f = RULE.finding(
             &src.rel,
             after_line.max(1),
@@ -109,11 +97,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             safety: Safety::Safe,
             unsafe_reason: None,
             path: src.rel.clone(),
-            edits: vec![Edit {
-                start: at,
-                end: at,
-                text,
-            }],
+            edits: vec![crate::edit::insert_lines(src, at, &text)],
             expect: vec![Expect::Reparse],
         });
         out.push(f);

@@ -196,3 +196,9 @@ pub fn images(p: &Project) -> Vec<ImageCtx<'_>> {
         })
         .collect()
 }
+
+/// A portable environment variable name (safe in shell and JS source).
+pub fn valid_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -148,3 +148,11 @@ pub fn compose_config_ok(file: &Path) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// `check --format json --select SELECT .` in `dir`: the findings array.
+pub fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
+    let out = run(&["check", "--format", "json", "--select", select, "."], dir);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
+    v["findings"].as_array().unwrap().clone()
+}
