@@ -71,7 +71,45 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
-/// Drops the leading `#` comment lines of a template.
+/// A YAML flow sequence of strings in the given quote style.
+pub fn yaml_flow_strings(items: &[String], quote: char) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| {
+            if quote == '\'' {
+                format!("'{}'", s.replace('\'', "''"))
+            } else {
+                serde_json::to_string(s).expect("strings serialise")
+            }
+        })
+        .collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// Rewrites the `test: [...]` line of a rendered healthcheck snippet in the
+/// file's quote style (the templates are written with double quotes).
+pub fn restyle_test_line(snippet: &str, quote: char) -> String {
+    if quote == '"' {
+        return snippet.to_string();
+    }
+    snippet
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            let lead = &l[..l.len() - t.len()];
+            match t
+                .strip_prefix("test: ")
+                .and_then(|v| serde_json::from_str::<Vec<String>>(v).ok())
+            {
+                Some(items) => format!("{lead}test: {}", yaml_flow_strings(&items, quote)),
+                None => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Drops the leading `#` / `//` comment lines of a template.
 pub fn body(template: &str) -> String {
     let mut lines = template.lines().peekable();
     while lines.peek().is_some_and(|l| {

@@ -361,3 +361,18 @@ fn fix_keeps_file_mode() {
         .contains("healthcheck"));
     let _ = Path::new("");
 }
+
+#[test]
+fn single_quoted_file_gets_single_quoted_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker-compose.yml");
+    let input = "services:\n  api:\n    image: 'node:20'\n    ports: ['80:80']\n    command: ['node', 'dist/main.js']\n";
+    std::fs::write(&path, input).unwrap();
+    run(&["fix", "."], dir.path());
+    let got = std::fs::read_to_string(&path).unwrap();
+    let want = format!(
+        "{input}    healthcheck:\n      test: ['CMD', 'node', '-e', 'require(''http'').get(''http://localhost:80/'', r=>process.exit(r.statusCode===200?0:1)).on(''error'',()=>process.exit(1))']\n      interval: 30s\n      timeout: 10s\n      retries: 3\n      start_period: 20s\n"
+    );
+    assert_eq!(got, want);
+    compose_config_ok(&path);
+}

@@ -241,3 +241,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn package_manager_versions_differing_across_dockerfiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, v) in [("a", "9.12.3"), ("b", "9.12.3"), ("c", "8.15.0")] {
+        std::fs::create_dir_all(d.join(name)).unwrap();
+        std::fs::write(
+            d.join(name).join("Dockerfile"),
+            format!("FROM node:20-alpine\nRUN corepack enable && corepack prepare pnpm@{v} --activate\nUSER node\nCMD [\"dumb-init\", \"node\", \"x.js\"]\n"),
+        )
+        .unwrap();
+    }
+    let f = findings(d, "DKR005");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["path"], "c/Dockerfile");
+    assert!(f[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`pnpm@9.12.3` in the repo's other Dockerfiles"));
+}

@@ -263,3 +263,18 @@ fn esm_entry_and_crlf_typescript() {
         )
     );
 }
+
+#[test]
+fn config_adds_and_removes_required_names() {
+    let dir = copy_fixture("node-app");
+    std::fs::write(
+        dir.path().join("prodsafe.toml"),
+        "[services.api]\nrequired_env = [\"REDIS_URL\"]\nnot_required_env = [\"SESSION_SECRET\"]\n",
+    )
+    .unwrap();
+    let f = findings(dir.path(), "APP001");
+    assert_eq!(
+        f[0]["fix"]["title"],
+        "Check DATABASE_URL, REDIS_URL at start-up"
+    );
+}

@@ -130,6 +130,35 @@ impl YamlDoc {
         out
     }
 
+    /// The quote character the file's quoted scalars mostly use.
+    pub fn preferred_quote(&self) -> char {
+        fn walk(n: &Node, c: &mut (usize, usize)) {
+            match &n.kind {
+                Kind::Scalar {
+                    style: TScalarStyle::SingleQuoted,
+                    ..
+                } => c.0 += 1,
+                Kind::Scalar {
+                    style: TScalarStyle::DoubleQuoted,
+                    ..
+                } => c.1 += 1,
+                Kind::Map(e) => e.iter().for_each(|(k, v)| {
+                    walk(k, c);
+                    walk(v, c)
+                }),
+                Kind::Seq(i) => i.iter().for_each(|x| walk(x, c)),
+                _ => {}
+            }
+        }
+        let mut c = (0, 0);
+        walk(&self.root, &mut c);
+        if c.0 > c.1 {
+            '\''
+        } else {
+            '"'
+        }
+    }
+
     /// Own key (no merges), with its key node.
     pub fn own_entry<'a>(&'a self, map: &'a Node, key: &str) -> Option<(&'a Node, &'a Node)> {
         map.entries()

@@ -4,7 +4,7 @@ use crate::graph::{Health, ServiceNode};
 use crate::images::{self, Family};
 use crate::project::Project;
 use crate::rules::{FixKind, Rule};
-use crate::templates::{body, fill};
+use crate::templates::{body, fill, restyle_test_line};
 
 pub static RULE: Rule = Rule {
     code: "CMP001",
@@ -144,7 +144,10 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
             })
         }
     };
-    let snippet = fill(&body(p.templates.get(template)), &vars);
+    let snippet = restyle_test_line(
+        &fill(&body(p.templates.get(template)), &vars),
+        compose.doc.preferred_quote(),
+    );
     let (edit, expect) = append_key(
         src,
         &compose.doc,

@@ -169,7 +169,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         } else {
             port.and_then(|port| node_probe(p, port, &path))
                 .and_then(|probe| match &s.health {
-                    Health::Compose { .. } => compose_fix(p, s, &probe),
+                    Health::Compose { .. } => {
+                        let q = p.compose[s.compose].doc.preferred_quote();
+                        let items: Vec<String> = serde_json::from_str(&probe).ok()?;
+                        compose_fix(p, s, &crate::templates::yaml_flow_strings(&items, q))
+                    }
                     Health::Image { file, line, .. } => dockerfile_fix(p, file, *line, &probe),
                     _ => None,
                 })
