@@ -138,14 +138,31 @@ pub fn verify(
     match kind {
         FileKind::Compose | FileKind::Workflow => verify_yaml(&src.text, new, expects),
         FileKind::Dockerfile => {
-            let old_n = crate::formats::dockerfile::parse_text(&src.text)
+            // Every instruction the edits do not touch must come back
+            // unchanged, in order (keyword, arguments, heredoc bodies).
+            use crate::formats::dockerfile::parse_text;
+            let old = parse_text(&src.text);
+            let new_df = parse_text(new);
+            let touched = |r: &std::ops::Range<usize>| touches(edits, r);
+            let key = |t: &str, i: &crate::formats::dockerfile::Instruction| {
+                let bodies: Vec<&str> = i.heredocs.iter().map(|h| &t[h.body.clone()]).collect();
+                (i.keyword.clone(), i.args.clone(), bodies.concat())
+            };
+            let kept: Vec<_> = old
                 .instructions
-                .len();
-            let new_n = crate::formats::dockerfile::parse_text(new)
-                .instructions
-                .len();
-            if new_n < old_n && !expects.iter().any(|x| matches!(x, Expect::Reparse)) {
-                return Err("the Dockerfile lost instructions".into());
+                .iter()
+                .filter(|i| !touched(&i.span))
+                .map(|i| key(&src.text, i))
+                .collect();
+            let mut it = new_df.instructions.iter().map(|i| key(new, i));
+            for k in &kept {
+                if !it.any(|n| n == *k) {
+                    return Err(format!(
+                        "the Dockerfile instruction `{} {}` changed or disappeared",
+                        k.0,
+                        k.1.trim()
+                    ));
+                }
             }
             Ok(())
         }
@@ -164,18 +181,42 @@ pub fn verify(
             if converts_eol && new.contains("\r\n") {
                 return Err("CRLF line endings left after the conversion".into());
             }
-            let old_err = crate::formats::shell::parse(0, src).parse_error_line;
+            let old = crate::formats::shell::parse(0, src);
             let probe = SourceFile::from_text(&src.rel, &src.abs, new, src.mode);
-            match (
-                old_err,
-                crate::formats::shell::parse(0, &probe).parse_error_line,
-            ) {
-                (None, Some(l)) => Err(format!("the edited script no longer parses (line {l})")),
-                _ => Ok(()),
+            let new_s = crate::formats::shell::parse(0, &probe);
+            if let (None, Some(l)) = (old.parse_error_line, new_s.parse_error_line) {
+                return Err(format!("the edited script no longer parses (line {l})"));
             }
+            // Commands the edits do not touch come back unchanged, in order.
+            let touched = |r: &std::ops::Range<usize>| touches(edits, r);
+            let mut it = new_s
+                .commands
+                .iter()
+                .map(|c| (c.name.clone(), c.args.clone()));
+            for c in old.commands.iter().filter(|c| !touched(&c.span)) {
+                let k = (c.name.clone(), c.args.clone());
+                if !it.any(|n| n == k) {
+                    return Err(format!("the command `{}` changed or disappeared", c.name));
+                }
+            }
+            Ok(())
         }
         _ => Ok(()),
     }
+}
+
+/// Whether an edit changes the text of `r`: a replacement overlapping it,
+/// an insertion inside it or at its end, or one at its start that does not
+/// end a line (a prefix such as `exec `).
+fn touches(edits: &[Edit], r: &std::ops::Range<usize>) -> bool {
+    edits.iter().any(|e| {
+        if e.start == e.end {
+            (r.start < e.start && e.start <= r.end)
+                || (e.start == r.start && !e.text.ends_with('\n'))
+        } else {
+            e.start < r.end && r.start < e.end
+        }
+    })
 }
 
 fn nav<'a>(mut v: &'a mut Yaml, path: &[String]) -> Result<&'a mut Yaml, String> {
@@ -268,4 +309,101 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> std::io::Result<(
     }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn check(kind: FileKind, text: &str, edit: Edit, expects: &[Expect]) -> Result<(), String> {
+        let src = SourceFile::from_text("f", Path::new("f"), text, 0o644);
+        let edits = vec![edit];
+        let new = apply(&src.text, &edits);
+        verify(&src, kind, &edits, &new, expects)
+    }
+
+    #[test]
+    fn an_insert_that_swallows_the_next_instruction_is_refused() {
+        let text = "FROM node:20\nCMD [\"node\", \"x.js\"]\n";
+        let ok = check(
+            FileKind::Dockerfile,
+            text,
+            Edit {
+                start: 13,
+                end: 13,
+                text: "USER node\n".into(),
+            },
+            &[Expect::Reparse],
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let bad = check(
+            FileKind::Dockerfile,
+            text,
+            Edit {
+                start: 13,
+                end: 13,
+                text: "RUN echo \\\n".into(),
+            },
+            &[Expect::Reparse],
+        );
+        assert!(bad.unwrap_err().contains("CMD"));
+    }
+
+    #[test]
+    fn a_script_edit_that_swallows_commands_is_refused() {
+        let text = "#!/bin/sh\nset -e\necho a\nexec node x.js\n";
+        let bad = check(
+            FileKind::Shell,
+            text,
+            Edit {
+                start: 17,
+                end: 17,
+                text: "cat <<EOF\n".into(),
+            },
+            &[Expect::Reparse],
+        );
+        assert!(bad.is_err(), "heredoc swallowing the rest must be refused");
+    }
+
+    #[test]
+    fn line_endings_and_final_newline_are_enforced() {
+        let crlf = "a: 1\r\nb: 2\r\n";
+        let bad = check(
+            FileKind::Compose,
+            crlf,
+            Edit {
+                start: 6,
+                end: 6,
+                text: "c: 3\n".into(),
+            },
+            &[],
+        );
+        assert!(bad.unwrap_err().contains("line endings"));
+        let no_nl = "a: 1";
+        let bad = check(
+            FileKind::Compose,
+            no_nl,
+            Edit {
+                start: 4,
+                end: 4,
+                text: "\n".into(),
+            },
+            &[],
+        );
+        assert!(bad.unwrap_err().contains("final-newline"));
+        let changed = check(
+            FileKind::Compose,
+            "a: 1\n",
+            Edit {
+                start: 3,
+                end: 4,
+                text: "2".into(),
+            },
+            &[],
+        );
+        assert!(changed
+            .unwrap_err()
+            .contains("original plus the intended change"));
+    }
 }
