@@ -295,3 +295,36 @@ fn config_overrides_port_path_severity_and_healthcheck_defaults() {
     assert!(text.contains("http://localhost:9090/healthz"), "{text}");
     assert!(text.contains("interval: 15s") && text.contains("retries: 5"));
 }
+
+#[test]
+fn config_exclude_and_template_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("legacy")).unwrap();
+    std::fs::create_dir_all(d.join("ops/templates")).unwrap();
+    std::fs::write(
+        d.join("legacy/docker-compose.yml"),
+        "services:\n  old:\n    image: node:14\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  api:\n    image: node:20\n    ports: [\"80:80\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("ops/templates/healthcheck-node.yaml"),
+        "# our own probe\nhealthcheck:\n  test: [\"CMD\", \"node\", \"/app/healthcheck.js\", \"{{port}}\"]\n  interval: {{interval}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("prodsafe.toml"),
+        "exclude = [\"legacy\"]\ntemplates = \"ops/templates\"\n",
+    )
+    .unwrap();
+    let f = findings(d, "ALL");
+    assert_eq!(f.len(), 1, "legacy/ is excluded: {f:?}");
+    run(&["fix", "."], d);
+    let text = std::fs::read_to_string(d.join("docker-compose.yml")).unwrap();
+    assert!(text.ends_with("    healthcheck:\n      test: [\"CMD\", \"node\", \"/app/healthcheck.js\", \"80\"]\n      interval: 30s\n"), "{text}");
+}
