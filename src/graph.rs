@@ -99,6 +99,8 @@ pub struct Graph {
     by_name: HashMap<(usize, String), usize>,
     image_by_dockerfile: HashMap<String, usize>,
     image_by_script: HashMap<String, usize>,
+    /// First service of each name, across compose files.
+    by_service_name: HashMap<String, usize>,
 }
 
 impl Graph {
@@ -111,6 +113,11 @@ impl Graph {
     /// The image whose entrypoint is this script.
     pub fn image_of_script(&self, script: &str) -> Option<&ImageNode> {
         self.image_by_script.get(script).map(|&i| &self.images[i])
+    }
+
+    /// A service by name in any compose file (the first one declared).
+    pub fn service_named(&self, name: &str) -> Option<&ServiceNode> {
+        self.by_service_name.get(name).map(|&i| &self.services[i])
     }
 
     pub fn get(&self, compose: usize, name: &str) -> Option<&ServiceNode> {
@@ -155,15 +162,16 @@ impl Graph {
                 g.services.push(node);
             }
         }
+        let mut by_dockerfile: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in g.services.iter().enumerate() {
+            if let Some(d) = &s.dockerfile {
+                by_dockerfile.entry(d.clone()).or_default().push(i);
+            }
+            g.by_service_name.entry(s.name.clone()).or_insert(i);
+        }
         for (fi, df) in &p.dockerfiles {
             let rel = p.files[*fi].rel.clone();
-            let services: Vec<usize> = g
-                .services
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.dockerfile.as_deref() == Some(rel.as_str()))
-                .map(|(i, _)| i)
-                .collect();
+            let services: Vec<usize> = by_dockerfile.remove(rel.as_str()).unwrap_or_default();
             let context = services
                 .iter()
                 .find_map(|&i| g.services[i].context.clone())

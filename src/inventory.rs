@@ -153,9 +153,7 @@ pub fn build(p: &Project) -> Inventory {
         let rel = p.files[conf.file].rel.clone();
         let svc_port = |host: &str| {
             p.graph
-                .services
-                .iter()
-                .find(|s| s.name == host)
+                .service_named(host)
                 .map(|s| (s.name.clone(), s.port.as_ref().map(|x| x.value)))
         };
         for u in &conf.upstreams {

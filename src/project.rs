@@ -27,6 +27,8 @@ pub struct Project {
     /// For each file, the index of its model in the vector of its kind.
     slot: Vec<usize>,
     pub all_paths: HashSet<String>,
+    /// `.env*` files that hold secrets (not `.env.example` and the like).
+    pub secret_env_files: Vec<String>,
     /// Every folder that holds a discovered file.
     pub all_dirs: HashSet<String>,
     pub compose: Vec<ComposeFile>,
@@ -153,6 +155,12 @@ impl Project {
                 .iter()
                 .flat_map(|p| p.match_indices('/').map(move |(i, _)| p[..i].to_string()))
                 .collect(),
+            secret_env_files: walk
+                .all_paths
+                .iter()
+                .filter(|p| is_secret_env(p.rsplit('/').next().unwrap_or(p)))
+                .cloned()
+                .collect(),
             all_paths: walk.all_paths.into_iter().collect(),
             compose,
             dockerfiles,
@@ -272,6 +280,15 @@ impl Project {
     pub fn exists(&self, rel: &str) -> bool {
         rel.is_empty() || self.all_paths.contains(rel) || self.all_dirs.contains(rel)
     }
+}
+
+/// `.env`, `.env.production`, ... but not `.env.example`, `.sample`,
+/// `.template`, `.dist`, `.defaults`.
+pub fn is_secret_env(name: &str) -> bool {
+    name.starts_with(".env")
+        && ![".example", ".sample", ".template", ".dist", ".defaults"]
+            .iter()
+            .any(|s| name.ends_with(s))
 }
 
 fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<String, bool> {

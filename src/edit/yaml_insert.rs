@@ -53,7 +53,7 @@ pub fn append_key(
         return Err("the mapping is anchored and reused through an alias; editing it would change every alias".into());
     }
     let base = map.col;
-    let unit = indent_unit(doc);
+    let unit = doc.indent_unit;
     let eol = src.eol.as_str();
     let text = reindent_yaml(snippet, base, unit, eol);
     let at = after_line(src, map.end_line);
@@ -91,7 +91,7 @@ pub fn insert_seq_item_after(
     } else {
         dash_col + 2
     };
-    let unit = indent_unit(doc);
+    let unit = doc.indent_unit;
     let eol = src.eol.as_str();
     let mut text = String::new();
     for (i, l) in snippet.lines().enumerate() {

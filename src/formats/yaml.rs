@@ -78,6 +78,10 @@ pub struct YamlDoc {
     pub anchors: HashMap<usize, Node>,
     /// Anchor ids used by at least one alias.
     pub aliased: std::collections::HashSet<usize>,
+    /// The quote character the document's quoted scalars mostly use.
+    pub quote: char,
+    /// The indentation step the document uses for nested mappings.
+    pub indent_unit: usize,
 }
 
 impl YamlDoc {
@@ -130,8 +134,9 @@ impl YamlDoc {
         out
     }
 
-    /// The quote character the file's quoted scalars mostly use.
-    pub fn preferred_quote(&self) -> char {
+    /// The quote character the file's quoted scalars mostly use (computed
+    /// once at parse time; see `quote`).
+    fn compute_quote(&self) -> char {
         fn walk(n: &Node, c: &mut (usize, usize)) {
             match &n.kind {
                 Kind::Scalar {
@@ -450,10 +455,17 @@ pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
     let aliased = b.aliased;
     Ok(b.docs
         .into_iter()
-        .map(|root| YamlDoc {
-            root,
-            anchors: anchors.clone(),
-            aliased: aliased.clone(),
+        .map(|root| {
+            let mut d = YamlDoc {
+                root,
+                anchors: anchors.clone(),
+                aliased: aliased.clone(),
+                quote: '"',
+                indent_unit: 2,
+            };
+            d.quote = d.compute_quote();
+            d.indent_unit = crate::edit::yaml_insert::indent_unit(&d);
+            d
         })
         .collect())
 }

@@ -54,6 +54,13 @@ prodsafe), the missing names are added to its list instead.
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     let mut done = BTreeSet::new();
+    let mut by_entry: std::collections::HashMap<&str, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, s) in p.graph.services.iter().enumerate() {
+        if let Some(e) = s.app_entry.as_deref() {
+            by_entry.entry(e).or_default().push(i);
+        }
+    }
     for s in &p.graph.services {
         let Some(entry) = s.app_entry.as_deref() else {
             continue;
@@ -66,12 +73,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         };
         // Every service running this entry contributes its requirements.
         let mut required: Vec<(String, String)> = Vec::new();
-        for other in p
-            .graph
-            .services
-            .iter()
-            .filter(|o| o.app_entry.as_deref() == Some(entry))
-        {
+        for other in by_entry[entry].iter().map(|&i| &p.graph.services[i]) {
             for r in &other.required_env {
                 if valid_name(&r.value) && !required.iter().any(|(n, _)| *n == r.value) {
                     required.push((r.value.clone(), r.source.clone()));

@@ -146,7 +146,7 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
     };
     let snippet = restyle_test_line(
         &fill(&body(p.templates.get(template)), &vars),
-        compose.doc.preferred_quote(),
+        compose.doc.quote,
     );
     let (edit, expect) = append_key(
         src,

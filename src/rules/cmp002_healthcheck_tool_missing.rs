@@ -111,11 +111,16 @@ fn value_end(src: &SourceFile, n: &Node) -> Option<usize> {
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     let imgs = all_images(p);
+    let by_df: std::collections::HashMap<&str, usize> = imgs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.img.dockerfile.as_str(), i))
+        .collect();
     for s in &p.graph.services {
         let ctx = s
             .dockerfile
             .as_deref()
-            .and_then(|d| imgs.iter().find(|c| c.img.dockerfile == d));
+            .and_then(|d| by_df.get(d).map(|&i| &imgs[i]));
         let has = |tool: &str| match ctx {
             Some(c) => c.has_tool(tool),
             None => s.image.as_deref().and_then(|i| images::provides(i, tool)),
@@ -170,7 +175,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             port.and_then(|port| node_probe(p, port, &path))
                 .and_then(|probe| match &s.health {
                     Health::Compose { .. } => {
-                        let q = p.compose[s.compose].doc.preferred_quote();
+                        let q = p.compose[s.compose].doc.quote;
                         let items: Vec<String> = serde_json::from_str(&probe).ok()?;
                         compose_fix(p, s, &crate::templates::yaml_flow_strings(&items, q))
                     }

@@ -54,7 +54,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             {
                 continue;
             }
-            let svc = p.graph.services.iter().find(|s| s.name == h);
+            let svc = p.graph.service_named(h);
             let msg = match svc {
                 None => format!("nginx proxies to `{h}`, which is no compose service: requests to it fail with 502."),
                 Some(s) => match (t.port, s.port.as_ref()) {

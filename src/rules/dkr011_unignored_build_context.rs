@@ -35,13 +35,6 @@ node_modules
     check,
 };
 
-fn is_secret_env(name: &str) -> bool {
-    name.starts_with(".env")
-        && ![".example", ".sample", ".template", ".dist", ".defaults"]
-            .iter()
-            .any(|s| name.ends_with(s))
-}
-
 fn check(p: &Project, out: &mut Vec<Finding>) {
     for ctx in images(p) {
         let whole = ctx
@@ -67,11 +60,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         } else {
             format!("{context}/")
         };
-        for path in p.all_paths.iter().filter(|x| x.starts_with(&prefix)) {
-            let name = path.rsplit('/').next().unwrap_or(path);
-            if is_secret_env(name) {
-                present.push((path[prefix.len()..].to_string(), false));
-            }
+        for path in p.secret_env_files.iter().filter(|x| x.starts_with(&prefix)) {
+            present.push((path[prefix.len()..].to_string(), false));
         }
         present.sort();
         if present.is_empty() {
