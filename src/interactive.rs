@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use dialoguer::console::{style, Key, Term};
 
 use crate::cli::{color_enabled, plan_diff, run_root, write_plan, Common, RootRun};
-use crate::finding::{Edit, Finding, Safety};
+use crate::finding::{Finding, Safety};
 use crate::plan;
 
 /// The first paragraph of a rule doc's "Why" section.
@@ -26,18 +26,6 @@ pub fn why(doc: &str) -> String {
                 .replace('\n', " ")
         })
         .unwrap_or_default()
-}
-
-fn overlaps(a: &[Edit], b: &[Edit]) -> bool {
-    a.iter().any(|x| {
-        b.iter().any(|y| {
-            if x.start == x.end && y.start == y.end {
-                x.start == y.start
-            } else {
-                x.start < y.end.max(y.start + 1) && y.start < x.end.max(x.start + 1)
-            }
-        })
-    })
 }
 
 fn colorize(diff: &[u8], color: bool) -> String {
@@ -169,7 +157,7 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
             }
             if let Some(&j) = accepted.iter().find(|&&j| {
                 let o = run.findings[j].fix.as_ref().unwrap();
-                o.path == fix.path && overlaps(&o.edits, &edits)
+                o.path == fix.path && plan::conflict(&o.edits, &edits)
             }) {
                 let _ = term.write_line(&format!("[{}/{total}] {} {}:{}: skipped, conflicts with the accepted fix for {} at line {}", n + 1, f.code, f.path, f.line, run.findings[j].code, run.findings[j].line));
                 continue;

@@ -41,13 +41,21 @@ impl Plan {
     }
 }
 
+/// Whether two edits cannot both apply: overlapping replacements, two
+/// insertions at one point (their order would be arbitrary), or an insertion
+/// strictly inside a replaced range.
 fn overlaps(a: &Edit, b: &Edit) -> bool {
-    if a.start == a.end && b.start == b.end {
-        return a.start == b.start;
+    match (a.start == a.end, b.start == b.end) {
+        (true, true) => a.start == b.start,
+        (true, false) => b.start < a.start && a.start < b.end,
+        (false, true) => a.start < b.start && b.start < a.end,
+        (false, false) => a.start < b.end && b.start < a.end,
     }
-    a.start < b.end && b.start < a.end
-        || (a.start == a.end && a.start > b.start && a.start < b.end)
-        || (b.start == b.end && b.start > a.start && b.start < a.end)
+}
+
+/// Whether any edit of one fix conflicts with any edit of the other.
+pub fn conflict(a: &[Edit], b: &[Edit]) -> bool {
+    a.iter().any(|x| b.iter().any(|y| overlaps(x, y)))
 }
 
 /// Plans the fixes of the findings for which `accept` says yes.
@@ -73,15 +81,11 @@ pub fn plan(p: &Project, findings: &[Finding], accept: &dyn Fn(usize, &Finding) 
             let fix = findings[i].fix.as_ref().unwrap();
             let mut edits = fix.edits.clone();
             edits.sort();
-            if let Some((owner, _)) = accepted.iter().find(|(_, e)| *e == edits) {
-                let _ = owner;
+            if accepted.iter().any(|(_, e)| *e == edits) {
                 fixed.push(i); // the same edit as an accepted fix: shared
                 continue;
             }
-            if let Some((owner, _)) = accepted
-                .iter()
-                .find(|(_, e)| e.iter().any(|a| edits.iter().any(|b| overlaps(a, b))))
-            {
+            if let Some((owner, _)) = accepted.iter().find(|(_, e)| conflict(e, &edits)) {
                 out.skipped.push(Skipped {
                     finding: i,
                     reason: format!(

@@ -415,8 +415,7 @@ impl MarkedEventReceiver for Builder<'_> {
                 if let Some(Frame::Map(mut n, entries, _)) = self.stack.pop() {
                     if n.flow {
                         n.end_line = m.line();
-                    } else if let Some((k, v)) = entries.first() {
-                        let _ = v;
+                    } else if let Some((k, _)) = entries.first() {
                         n.start = k.start;
                         n.line = k.line;
                         n.col = k.col;

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use crate::finding::{Finding, Severity};
-use crate::project::{join, parent, Project};
+use crate::project::{join, Project};
 use crate::rules::scope::images;
 use crate::rules::{FixKind, Rule};
 
@@ -108,6 +108,5 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 Some(f) => format!("`{}` copies the whole context `{shown}` and {f} does not exclude {}.", ins.args.trim(), not_excluded.join(", ")),
             },
         ));
-        let _ = parent;
     }
 }
