@@ -138,14 +138,21 @@ mod tests {
     use super::*;
 
     fn e(start: usize, end: usize) -> Edit {
-        Edit { start, end, text: "x".into() }
+        Edit {
+            start,
+            end,
+            text: "x".into(),
+        }
     }
 
     #[test]
     fn conflicts() {
         assert!(conflict(&[e(5, 5)], &[e(5, 5)]), "two inserts at one point");
         assert!(!conflict(&[e(5, 5)], &[e(6, 6)]));
-        assert!(conflict(&[e(3, 8)], &[e(5, 5)]), "insert inside a replacement");
+        assert!(
+            conflict(&[e(3, 8)], &[e(5, 5)]),
+            "insert inside a replacement"
+        );
         assert!(!conflict(&[e(3, 8)], &[e(8, 8)]), "insert at its end");
         assert!(!conflict(&[e(3, 8)], &[e(3, 3)]), "insert at its start");
         assert!(conflict(&[e(3, 8)], &[e(7, 9)]));

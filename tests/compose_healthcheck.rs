@@ -376,3 +376,23 @@ fn single_quoted_file_gets_single_quoted_probe() {
     assert_eq!(got, want);
     compose_config_ok(&path);
 }
+
+#[test]
+fn patch_for_bom_crlf_no_final_newline_applies_with_git() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compose.yaml");
+    let input = "\u{feff}services:\r\n  web:\r\n    image: node:20\r\n    ports: [\"3000:3000\"]";
+    std::fs::write(&path, input).unwrap();
+    let d = run(&["fix", "--diff", "."], dir.path());
+    assert_eq!(d.code, 1);
+    assert!(d.stdout.contains("\\ No newline at end of file"));
+    git(&["init", "-q"], dir.path());
+    git_apply(dir.path(), &d.raw);
+    let got = std::fs::read_to_string(&path).unwrap();
+    let want = format!(
+        "{input}\r\n{}",
+        block(4, 2, 3000, "\r\n").trim_end_matches("\r\n")
+    );
+    assert_eq!(got, want);
+    compose_config_ok(&path);
+}
