@@ -277,3 +277,16 @@ fn computed_matrix_gets_a_step_that_works_for_any_value() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
+
+#[test]
+fn compose_build_is_found_and_explained() {
+    let (dir, _) = one_workflow("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker compose -f docker-compose.ci.yml build\n");
+    let f = findings(dir.path(), "GHA001");
+    assert_eq!(f.len(), 1);
+    assert!(f[0]["no_fix_reason"]
+        .as_str()
+        .unwrap()
+        .contains("docker compose up -d --wait"));
+    let (dir, _) = one_workflow("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker compose build\n      - run: docker compose up -d --wait && docker compose down\n");
+    assert!(findings(dir.path(), "GHA001").is_empty());
+}

@@ -334,6 +334,43 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
                     });
                 }
             }
+            // `const { A, B = 'x', C: c } = process.env;`
+            "variable_declarator" => {
+                let is_env = n.child_by_field_name("value").is_some_and(|v| {
+                    ts_text(v, s).replace(char::is_whitespace, "") == "process.env"
+                });
+                if let (true, Some(pat)) = (
+                    is_env,
+                    n.child_by_field_name("name")
+                        .filter(|x| x.kind() == "object_pattern"),
+                ) {
+                    let mut c = pat.walk();
+                    for el in pat.named_children(&mut c) {
+                        let (name, required) = match el.kind() {
+                            "shorthand_property_identifier_pattern" => {
+                                (Some(ts_text(el, s).to_string()), true)
+                            }
+                            "object_assignment_pattern" => {
+                                (el.named_child(0).map(|k| ts_text(k, s).to_string()), false)
+                            }
+                            "pair_pattern" => (
+                                el.child_by_field_name("key")
+                                    .map(|k| ts_text(k, s).to_string()),
+                                el.child_by_field_name("value")
+                                    .is_some_and(|v| v.kind() != "assignment_pattern"),
+                            ),
+                            _ => (None, false),
+                        };
+                        if let Some(name) = name {
+                            out.env_reads.push(EnvRead {
+                                name,
+                                required,
+                                line: line_of(el.start_byte()),
+                            });
+                        }
+                    }
+                }
+            }
             "import_statement" | "export_statement" => {
                 if let Some(spec) = n
                     .child_by_field_name("source")
@@ -472,6 +509,26 @@ mod tests {
         );
         assert_eq!(a.imports, vec!["./config".to_string(), "./y".to_string()]);
         assert_eq!(a.quote, '\'');
+    }
+
+    #[test]
+    fn destructured_env() {
+        let s = SourceFile::from_text(
+            "a/src/main.ts",
+            Path::new("x"),
+            "const { DATABASE_URL, PORT = '3000', API: apiKey } = process.env;\n",
+            0o644,
+        );
+        let a = parse(0, &s);
+        let req: Vec<(&str, bool)> = a
+            .env_reads
+            .iter()
+            .map(|r| (r.name.as_str(), r.required))
+            .collect();
+        assert_eq!(
+            req,
+            vec![("DATABASE_URL", true), ("PORT", false), ("API", true)]
+        );
     }
 
     #[test]

@@ -46,6 +46,13 @@ pub struct Build<'a> {
     pub needs_pull: bool,
     /// Dockerfile path pattern (may hold `${{ matrix.x }}`).
     pub dockerfile: Option<String>,
+    /// Built with `docker compose build` (images named by the compose file).
+    pub compose: bool,
+}
+
+fn file_re() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r#"(?:-f|--file)[ =]+("[^"]+"|\S+)"#).unwrap())
 }
 
 fn tag_re() -> &'static regex::Regex {
@@ -78,14 +85,19 @@ pub fn builds(job: &Job) -> Vec<Build<'_>> {
                 image,
                 needs_pull: !load,
                 dockerfile,
+                compose: false,
             });
         } else if let Some(run) = &st.run {
             let flat = run.replace("\\\n", " ");
             for line in flat.lines() {
                 let l = line.trim();
+                let compose_build = (l.starts_with("docker compose ")
+                    || l.starts_with("docker-compose "))
+                    && l.split_whitespace().any(|w| w == "build");
                 let is_build = l.starts_with("docker build")
                     || l.starts_with("docker buildx build")
-                    || l.starts_with("docker image build");
+                    || l.starts_with("docker image build")
+                    || compose_build;
                 if !is_build {
                     continue;
                 }
@@ -93,15 +105,16 @@ pub fn builds(job: &Job) -> Vec<Build<'_>> {
                     .captures(l)
                     .map(|c| c[1].trim_matches(|q| q == '"' || q == '\'').to_string());
                 let buildx_no_load = l.starts_with("docker buildx build") && !l.contains("--load");
-                let file = regex::Regex::new(r#"(?:-f|--file)[ =]+("[^"]+"|\S+)"#)
-                    .unwrap()
+                let file = file_re()
                     .captures(l)
+                    .filter(|_| !compose_build)
                     .map(|c| c[1].trim_matches('"').to_string());
                 out.push(Build {
                     step: st,
                     image,
                     needs_pull: buildx_no_load && l.contains("--push"),
                     dockerfile: file,
+                    compose: compose_build,
                 });
             }
         }
@@ -270,7 +283,13 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     ),
                 );
                 let fix = smoke_step(p, wf, job, &b)
-                    .ok_or_else(|| "the built image has no tag to start".to_string())
+                    .ok_or_else(|| {
+                        if b.compose {
+                            "images built by `docker compose build`: add a step running `docker compose up -d --wait` then `docker compose down`".to_string()
+                        } else {
+                            "the built image has no tag to start".to_string()
+                        }
+                    })
                     .and_then(|step| {
                         let seq = job.steps_node.as_ref().ok_or("no steps")?;
                         insert_seq_item_after(
