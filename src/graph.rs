@@ -511,17 +511,17 @@ fn service_node(
         if let Some(pt) = x.ports.first() {
             port = Some(Inferred {
                 value: pt.container,
-                source: format!("compose ports ({})", loc(rel, pt.line)),
+                source: format!("compose ports at {}", loc(rel, pt.line)),
             });
         } else if let Some(pt) = x.expose.first() {
             port = Some(Inferred {
                 value: pt.container,
-                source: format!("compose expose ({})", loc(rel, pt.line)),
+                source: format!("compose expose at {}", loc(rel, pt.line)),
             });
         } else if let Some(v) = x.env("PORT").and_then(crate::formats::compose::parse_port) {
             port = Some(Inferred {
                 value: v,
-                source: format!("compose environment.PORT ({rel})"),
+                source: format!("compose environment.PORT in {rel}"),
             });
         }
     }
@@ -530,7 +530,7 @@ fn service_node(
             if let Some((v, line)) = d.exposed(st).first() {
                 port = Some(Inferred {
                     value: *v,
-                    source: format!("Dockerfile EXPOSE ({})", loc(df, *line)),
+                    source: format!("Dockerfile EXPOSE at {}", loc(df, *line)),
                 });
             } else if let Some(v) = d
                 .env(st)
@@ -540,7 +540,7 @@ fn service_node(
             {
                 port = Some(Inferred {
                     value: v,
-                    source: format!("Dockerfile ENV PORT ({df})"),
+                    source: format!("Dockerfile ENV PORT in {df}"),
                 });
             }
         }
@@ -550,7 +550,7 @@ fn service_node(
             if let Some((v, line)) = a.ports.first() {
                 port = Some(Inferred {
                     value: *v,
-                    source: format!("app listen ({})", loc(rel, *line)),
+                    source: format!("app listen at {}", loc(rel, *line)),
                 });
             }
         }
@@ -565,7 +565,7 @@ fn service_node(
         Inferred {
             value: route.clone(),
             source: format!(
-                "health route ({})",
+                "health route at {}",
                 loc(app_entry.as_deref().unwrap_or(""), *line)
             ),
         }
@@ -641,7 +641,7 @@ fn service_node(
             require(
                 name,
                 format!(
-                    "prisma datasource ({})",
+                    "prisma datasource at {}",
                     loc(prisma.as_deref().unwrap(), *line)
                 ),
             );
@@ -650,14 +650,14 @@ fn service_node(
     for (name, line) in &s.required_interpolations {
         require(
             name,
-            format!("compose ${{{name}:?}} ({})", loc(compose_rel, *line)),
+            format!("compose ${{{name}:?}} at {}", loc(compose_rel, *line)),
         );
     }
     if let Some(entry) = app_entry.as_deref() {
         // Names the app's own start-up check already demands.
         if let Some(g) = app.and_then(|a| a.guard.as_ref()) {
             for name in &g.names {
-                require(name, format!("start-up check ({})", loc(entry, g.line)));
+                require(name, format!("start-up check at {}", loc(entry, g.line)));
             }
         }
         for a in p.app_closure(entry) {
@@ -665,7 +665,7 @@ fn service_node(
                 require(
                     &r.name,
                     format!(
-                        "process.env.{} ({})",
+                        "process.env.{} at {}",
                         r.name,
                         loc(&p.files[a.file].rel, r.line)
                     ),

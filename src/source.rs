@@ -140,6 +140,12 @@ impl SourceFile {
         &self.text[self.line_start(line)..self.line_content_end(line)]
     }
 
+    /// 1-based column of the first non-blank character of a line.
+    pub fn first_col(&self, line: usize) -> usize {
+        let t = self.line_text(line);
+        t.chars().take_while(|c| c.is_whitespace()).count() + 1
+    }
+
     /// 1-based line and column (in characters, 1-based) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let idx = match self.line_starts.binary_search(&offset) {

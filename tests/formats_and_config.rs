@@ -97,7 +97,7 @@ fn github_and_markdown_formats_and_fail_on() {
         &["check", "--format", "github", "--select", "CMP006", "."],
         &fixture("nomadnet"),
     );
-    assert_eq!(g.stdout.trim(), "::error file=nginx/nginx.conf,line=13,col=34,title=CMP006 nginx-upstream-mismatch::nginx proxies to `logger-service:6009`, but `logger-service` listens on 6008 (Dockerfile EXPOSE (apps/logger-service/Dockerfile:19)). [high]");
+    assert_eq!(g.stdout.trim(), "::error file=nginx/nginx.conf,line=13,col=34,title=CMP006 nginx-upstream-mismatch::nginx proxies to `logger-service:6009`, but `logger-service` listens on 6008 (Dockerfile EXPOSE at apps/logger-service/Dockerfile:19). [high]");
     let m = run(
         &["check", "--format", "markdown", "--select", "CMP006", "."],
         &fixture("nomadnet"),
@@ -327,4 +327,11 @@ fn config_exclude_and_template_override() {
     run(&["fix", "."], d);
     let text = std::fs::read_to_string(d.join("docker-compose.yml")).unwrap();
     assert!(text.ends_with("    healthcheck:\n      test: [\"CMD\", \"node\", \"/app/healthcheck.js\", \"80\"]\n      interval: 30s\n"), "{text}");
+}
+
+#[test]
+fn check_text_output_on_the_fixture() {
+    let out = run(&["check", "--color", "never", "."], &fixture("nomadnet"));
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!("check_text_nomadnet", out.stdout);
 }

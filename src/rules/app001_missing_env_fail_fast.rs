@@ -95,7 +95,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         let names: Vec<&str> = missing.iter().map(|(n, _)| n.as_str()).collect();
         let sources: Vec<String> = missing
             .iter()
-            .map(|(n, src)| format!("{n} from {src}"))
+            .map(|(n, src)| format!("{n}: {src}"))
             .collect();
         let line = app
             .guard

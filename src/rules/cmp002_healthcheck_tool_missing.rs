@@ -145,7 +145,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         let mut f = RULE.finding(
             &file,
             line,
-            1,
+            p.file(&file).map(|f| f.first_col(line)).unwrap_or(1),
             format!(
                 "The healthcheck of `{}` runs {} which `{image}` does not have: it can never pass.",
                 s.name,

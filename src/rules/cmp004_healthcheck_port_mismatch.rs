@@ -49,9 +49,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         };
         if probed != port.value {
             let mut f = RULE.finding(
-                file,
+                &file,
                 line,
-                1,
+                p.file(&file).map(|f| f.first_col(line)).unwrap_or(1),
                 format!(
                     "The healthcheck of `{}` probes port {probed}, but it listens on {} ({}).",
                     s.name, port.value, port.source

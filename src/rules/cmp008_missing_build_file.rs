@@ -32,7 +32,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         let mut f = RULE.finding(
             &s.compose_rel,
             svc.build_line.unwrap_or(svc.line),
-            1,
+            p.file(&s.compose_rel)
+                .map(|f| f.first_col(svc.build_line.unwrap_or(svc.line)))
+                .unwrap_or(1),
             format!(
                 "`{}` builds from `{missing}`, which does not exist.",
                 s.name

@@ -107,7 +107,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 &ctx.img.dockerfile,
                 line,
                 1,
-                format!("The container runs `{word}`{via} (`{target}`), which the final stage never copies or builds: it fails at start."),
+                format!("The container runs `{word}` (`{target}`{via}), which the final stage never copies or builds: it fails at start."),
             ));
         };
         for w in run_targets(&ctx.img.command) {
@@ -120,7 +120,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     report(
                         &w,
                         format!(
-                            " (from {}:{})",
+                            ", from {}:{}",
                             ctx.img.entry_script.as_deref().unwrap(),
                             c.line
                         ),

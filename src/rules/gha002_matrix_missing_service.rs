@@ -72,10 +72,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         if names.contains(&s.name) || dir_name.is_some_and(|d| names.contains(&d)) {
             continue;
         }
+        let col = p.file(&wf_rel).map(|f| f.first_col(line)).unwrap_or(1);
         let mut f = RULE.finding(
             &wf_rel,
             line,
-            1,
+            col,
             format!("`{}` is deployed by {} from a local build but no build matrix lists it: its image is never rebuilt.", s.name, s.compose_rel),
         );
         f.service = Some(s.name.clone());
