@@ -58,80 +58,31 @@ pub fn is_entry_path(rel: &str) -> bool {
     stem_ok && ext_ok && (dir == "src" || dir.ends_with("/src"))
 }
 
-fn re(cell: &'static std::sync::OnceLock<regex::Regex>, pat: &str) -> &'static regex::Regex {
-    cell.get_or_init(|| regex::Regex::new(pat).unwrap())
-}
-
 pub fn parse(file: usize, src: &SourceFile) -> AppFile {
-    let mut out = scan_regex(file, src);
-    syntax(src, &mut out);
-    out
-}
-
-fn scan_regex(file: usize, src: &SourceFile) -> AppFile {
-    static LISTEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static FALLBACK: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static ROUTE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static NEST: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    static PREFIX: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let listen = re(&LISTEN, r"\.listen\(\s*(\d{2,5})\b");
-    let fallback = re(
-        &FALLBACK,
-        r#"env\.PORT\b[^;\n]{0,40}?(?:\|\||\?\?|:)\s*['"]?(\d{2,5})\b"#,
-    );
-    let route = re(
-        &ROUTE,
-        r#"\.(?:get|all|head|use)\(\s*['"`](/[A-Za-z0-9._~/-]*health[A-Za-z0-9._~/-]*)['"`]"#,
-    );
-    let nest = re(
-        &NEST,
-        r#"@Get\(\s*['"`]/?([A-Za-z0-9._~/-]*health[A-Za-z0-9._~/-]*)['"`]"#,
-    );
-    let prefix = re(
-        &PREFIX,
-        r#"setGlobalPrefix\(\s*['"`]/?([A-Za-z0-9._~-]+)['"`]"#,
-    );
     let mut out = AppFile {
         file,
         ..Default::default()
     };
-    let mut global_prefix = None;
-    for (i, line) in src.text.lines().enumerate() {
-        let t = line.trim_start();
-        if t.starts_with("//") || t.starts_with('*') || t.starts_with("/*") {
-            continue;
-        }
-        let ln = i + 1;
-        for c in listen
-            .captures_iter(line)
-            .chain(fallback.captures_iter(line))
-        {
-            if let Ok(p) = c[1].parse::<u16>() {
-                if p > 0 && !out.ports.iter().any(|(x, _)| *x == p) {
-                    out.ports.push((p, ln));
-                }
-            }
-        }
-        for c in route.captures_iter(line) {
-            out.health_routes.push((c[1].to_string(), ln));
-        }
-        for c in nest.captures_iter(line) {
-            out.health_routes.push((format!("/{}", &c[1]), ln));
-        }
-        if let Some(c) = prefix.captures(line) {
-            global_prefix = Some(c[1].to_string());
-        }
-    }
-    if let Some(p) = global_prefix {
-        // Nest routes sit under the global prefix; express routes found with
-        // `.get(` are left as written.
-        for (r, ln) in out.health_routes.iter_mut() {
-            if src.line_text(*ln).contains("@Get") {
-                *r = format!("/{p}{r}");
-            }
-        }
-    }
+    syntax(src, &mut out);
     out
+}
+
+/// A port written as a literal (`3000`, `'3000'`).
+fn port_literal(n: tree_sitter::Node, s: &str) -> Option<u16> {
+    let t = ts_text(n, s).trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    match n.kind() {
+        "number" | "string" => t.parse::<u16>().ok().filter(|p| *p > 0),
+        _ => None,
+    }
+}
+
+/// A string literal that names a health route.
+fn health_path(n: tree_sitter::Node, s: &str) -> Option<String> {
+    let v = string_value(n, s)?;
+    let ok = v.contains("health")
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._~/-".contains(c));
+    ok.then_some(v)
 }
 
 fn ts_text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
@@ -321,7 +272,10 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
             }
         }
     }
-    // Whole tree: env reads, imports, requires, getOrThrow.
+    // Whole tree: env reads, imports, requires, getOrThrow, ports, routes.
+    let mut ports: Vec<(u16, usize)> = Vec::new();
+    let mut nest_routes: Vec<(String, usize)> = Vec::new();
+    let mut global_prefix: Option<String> = None;
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
         match n.kind() {
@@ -381,28 +335,98 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
                     }
                 }
             }
-            "call_expression" => {
-                let f = n
-                    .child_by_field_name("function")
-                    .map(|f| ts_text(f, s))
-                    .unwrap_or("");
-                let first_arg = n
-                    .child_by_field_name("arguments")
-                    .and_then(|a| a.named_child(0))
-                    .and_then(|a| string_value(a, s));
-                if (f == "require" || f == "import")
-                    && first_arg.as_deref().is_some_and(|a| a.starts_with('.'))
-                {
-                    out.imports.push(first_arg.clone().unwrap());
-                }
-                if f.ends_with(".getOrThrow") {
-                    if let Some(name) = first_arg {
-                        out.env_reads.push(EnvRead {
-                            name,
-                            required: true,
-                            line: line_of(n.start_byte()),
-                        });
+            "binary_expression" | "ternary_expression" => {
+                // `process.env.PORT || 3000`, `?? '3000'`, `PORT ? ... : 3000`
+                let (cond, fallback) = if n.kind() == "binary_expression" {
+                    let op = n
+                        .child_by_field_name("operator")
+                        .map(|o| ts_text(o, s))
+                        .unwrap_or("");
+                    if op == "||" || op == "??" {
+                        (
+                            n.child_by_field_name("left"),
+                            n.child_by_field_name("right"),
+                        )
+                    } else {
+                        (None, None)
                     }
+                } else {
+                    (
+                        n.child_by_field_name("condition"),
+                        n.child_by_field_name("alternative"),
+                    )
+                };
+                if let (Some(c), Some(f)) = (cond, fallback) {
+                    if ts_text(c, s).contains("env.PORT") {
+                        if let Some(p) = port_literal(f, s) {
+                            ports.push((p, line_of(f.start_byte())));
+                        }
+                    }
+                }
+            }
+            "decorator" => {
+                // NestJS `@Get('health')`
+                let t = ts_text(n, s);
+                if t.starts_with("@Get(") {
+                    let mut c = n.walk();
+                    let call = n
+                        .named_children(&mut c)
+                        .find(|x| x.kind() == "call_expression");
+                    if let Some(arg) = call
+                        .and_then(|x| x.child_by_field_name("arguments"))
+                        .and_then(|a| a.named_child(0))
+                    {
+                        if let Some(h) = health_path(arg, s) {
+                            nest_routes.push((
+                                format!("/{}", h.trim_start_matches('/')),
+                                line_of(arg.start_byte()),
+                            ));
+                        }
+                    }
+                }
+            }
+            "call_expression" => {
+                let func = n.child_by_field_name("function");
+                let f = func.map(|f| ts_text(f, s)).unwrap_or("");
+                let method = func
+                    .filter(|f| f.kind() == "member_expression")
+                    .and_then(|f| f.child_by_field_name("property"))
+                    .map(|p| ts_text(p, s));
+                let arg0 = n
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0));
+                let first_str = arg0.and_then(|a| string_value(a, s));
+                match (method, arg0) {
+                    (Some("listen"), Some(a)) => {
+                        if let Some(p) = port_literal(a, s) {
+                            ports.push((p, line_of(a.start_byte())));
+                        }
+                    }
+                    (Some("get" | "all" | "head" | "use"), Some(a)) => {
+                        if let Some(h) = health_path(a, s).filter(|h| h.starts_with('/')) {
+                            out.health_routes.push((h, line_of(a.start_byte())));
+                        }
+                    }
+                    (Some("setGlobalPrefix"), _) => {
+                        global_prefix = first_str
+                            .as_deref()
+                            .map(|v| v.trim_matches('/').to_string());
+                    }
+                    (Some("getOrThrow"), _) => {
+                        if let Some(name) = first_str.clone() {
+                            out.env_reads.push(EnvRead {
+                                name,
+                                required: true,
+                                line: line_of(n.start_byte()),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                if (f == "require" || f == "import")
+                    && first_str.as_deref().is_some_and(|a| a.starts_with('.'))
+                {
+                    out.imports.push(first_str.unwrap());
                 }
             }
             _ => {}
@@ -410,6 +434,21 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         let mut c = n.walk();
         stack.extend(n.children(&mut c));
     }
+    ports.sort_by_key(|(_, l)| *l);
+    for (p, l) in ports {
+        if !out.ports.iter().any(|(x, _)| *x == p) {
+            out.ports.push((p, l));
+        }
+    }
+    // Nest routes sit under the global prefix.
+    for (r, l) in nest_routes {
+        let r = match &global_prefix {
+            Some(pre) if !pre.is_empty() => format!("/{pre}{r}"),
+            _ => r,
+        };
+        out.health_routes.push((r, l));
+    }
+    out.health_routes.sort_by_key(|(_, l)| *l);
     out.env_reads.sort_by_key(|r| r.line);
     out.imports.sort();
     out.imports.dedup();
@@ -472,13 +511,22 @@ mod tests {
         let s = SourceFile::from_text(
             "a/src/main.ts",
             Path::new("x"),
-            "const port = process.env.PORT || 8080;\n// app.get('/old-health')\napp.get('/gateway-health', (req, res) => res.send('ok'));\nserver.listen(port);\n",
+            "const port = process.env.PORT || 8080;\n// app.get('/old-health')\napp.get('/gateway-health', (req, res) => res.send('ok'));\nserver.listen(port);\n/* app.listen(9999) */\nconst s = 'app.listen(7777)';\n",
             0o644,
         );
         let a = parse(0, &s);
         assert_eq!(a.ports, vec![(8080, 1)]);
         assert_eq!(a.health_routes, vec![("/gateway-health".to_string(), 3)]);
         assert!(is_entry_path("apps/x/src/main.ts"));
+        let nest = SourceFile::from_text(
+            "b/src/main.ts",
+            Path::new("x"),
+            "app.setGlobalPrefix('api');\nclass C {\n  @Get('health')\n  h() {}\n}\nawait app.listen(process.env.PORT ? Number(process.env.PORT) : 6001);\n",
+            0o644,
+        );
+        let n = parse(0, &nest);
+        assert_eq!(n.health_routes, vec![("/api/health".to_string(), 3)]);
+        assert_eq!(n.ports, vec![(6001, 6)]);
         assert!(!is_entry_path("apps/x/lib/main.ts"));
     }
 
