@@ -92,10 +92,22 @@ pub struct ImageNode {
     pub services: Vec<usize>,
 }
 
+/// An entrypoint script in scope: run by an image, or named `*entrypoint*`.
+#[derive(Debug, Clone)]
+pub struct ScriptNode {
+    pub path: String,
+    /// Index into `Graph::images` of the image that runs it.
+    pub image: Option<usize>,
+    /// Variables the container always sets for it: the image's `ENV`, and
+    /// those every compose service running the image sets.
+    pub known_env: std::collections::HashSet<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     pub services: Vec<ServiceNode>,
     pub images: Vec<ImageNode>,
+    pub scripts: Vec<ScriptNode>,
     by_name: HashMap<(usize, String), usize>,
     image_by_dockerfile: HashMap<String, usize>,
     image_by_script: HashMap<String, usize>,
@@ -184,6 +196,45 @@ impl Graph {
             }
             g.image_by_dockerfile.insert(rel, g.images.len());
             g.images.push(img);
+        }
+        for script in &p.scripts {
+            let path = p.files[script.file].rel.clone();
+            let image = g.image_by_script.get(&path).copied();
+            let name = path
+                .rsplit('/')
+                .next()
+                .unwrap_or(&path)
+                .to_ascii_lowercase();
+            if image.is_none() && !name.contains("entrypoint") {
+                continue;
+            }
+            let mut known_env = std::collections::HashSet::new();
+            if let Some(img) = image.map(|i| &g.images[i]) {
+                if let Some(df) = p.dockerfile(&img.dockerfile) {
+                    if let Some(st) = df.final_stage() {
+                        known_env.extend(df.env(st).into_iter().map(|(k, _)| k));
+                    }
+                }
+                let mut common: Option<std::collections::HashSet<String>> = None;
+                for &si in &img.services {
+                    let s = &g.services[si];
+                    let set = p.compose[s.compose].services[s.index]
+                        .environment
+                        .iter()
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    common = Some(match common {
+                        None => set,
+                        Some(c) => c.intersection(&set).cloned().collect(),
+                    });
+                }
+                known_env.extend(common.unwrap_or_default());
+            }
+            g.scripts.push(ScriptNode {
+                path,
+                image,
+                known_env,
+            });
         }
         g
     }

@@ -15,7 +15,7 @@ pub struct ScriptCtx<'a> {
     pub image: Option<&'a ImageNode>,
     /// Variables the container always sets (image `ENV`, compose
     /// `environment` of every service using the image, Docker's own).
-    pub known: HashSet<String>,
+    pub known: &'a HashSet<String>,
 }
 
 impl ScriptCtx<'_> {
@@ -29,43 +29,22 @@ impl ScriptCtx<'_> {
     }
 }
 
-/// Scripts a Dockerfile runs as its command, and `*entrypoint*` scripts.
+/// Scripts a Dockerfile runs as its command, and `*entrypoint*` scripts
+/// (linked once, in the graph).
 pub fn entry_scripts(p: &Project) -> Vec<ScriptCtx<'_>> {
-    let mut out = Vec::new();
-    for script in &p.scripts {
-        let src = &p.files[script.file];
-        let image = p.graph.image_of_script(&src.rel);
-        let name = src.rel.rsplit('/').next().unwrap_or(&src.rel);
-        if image.is_none() && !name.to_ascii_lowercase().contains("entrypoint") {
-            continue;
-        }
-        let mut known = HashSet::new();
-        if let Some(img) = image {
-            if let Some(df) = p.dockerfile(&img.dockerfile) {
-                if let Some(st) = df.final_stage() {
-                    known.extend(df.env(st).into_iter().map(|(k, _)| k));
-                }
-            }
-            let mut common: Option<HashSet<String>> = None;
-            for &si in &img.services {
-                let s = &p.graph.services[si];
-                let svc = &p.compose[s.compose].services[s.index];
-                let set: HashSet<String> = svc.environment.iter().map(|(k, _)| k.clone()).collect();
-                common = Some(match common {
-                    None => set,
-                    Some(c) => c.intersection(&set).cloned().collect(),
-                });
-            }
-            known.extend(common.unwrap_or_default());
-        }
-        out.push(ScriptCtx {
-            script,
-            src,
-            image,
-            known,
-        });
-    }
-    out
+    p.graph
+        .scripts
+        .iter()
+        .filter_map(|n| {
+            let src = p.file(&n.path)?;
+            Some(ScriptCtx {
+                script: p.script(&n.path)?,
+                src,
+                image: n.image.map(|i| &p.graph.images[i]),
+                known: &n.known_env,
+            })
+        })
+        .collect()
 }
 
 /// A package manager started at container run time, with its severity:
