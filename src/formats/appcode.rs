@@ -506,25 +506,17 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    fn app(rel: &str, text: &str) -> AppFile {
+        parse(0, &SourceFile::from_text(rel, Path::new("x"), text, 0o644))
+    }
+
     #[test]
     fn ports_and_routes() {
-        let s = SourceFile::from_text(
-            "a/src/main.ts",
-            Path::new("x"),
-            "const port = process.env.PORT || 8080;\n// app.get('/old-health')\napp.get('/gateway-health', (req, res) => res.send('ok'));\nserver.listen(port);\n/* app.listen(9999) */\nconst s = 'app.listen(7777)';\n",
-            0o644,
-        );
-        let a = parse(0, &s);
+        let a = app("a/src/main.ts", "const port = process.env.PORT || 8080;\n// app.get('/old-health')\napp.get('/gateway-health', (req, res) => res.send('ok'));\nserver.listen(port);\n/* app.listen(9999) */\nconst s = 'app.listen(7777)';\n");
         assert_eq!(a.ports, vec![(8080, 1)]);
         assert_eq!(a.health_routes, vec![("/gateway-health".to_string(), 3)]);
         assert!(is_entry_path("apps/x/src/main.ts"));
-        let nest = SourceFile::from_text(
-            "b/src/main.ts",
-            Path::new("x"),
-            "app.setGlobalPrefix('api');\nclass C {\n  @Get('health')\n  h() {}\n}\nawait app.listen(process.env.PORT ? Number(process.env.PORT) : 6001);\n",
-            0o644,
-        );
-        let n = parse(0, &nest);
+        let n = app("b/src/main.ts", "app.setGlobalPrefix('api');\nclass C {\n  @Get('health')\n  h() {}\n}\nawait app.listen(process.env.PORT ? Number(process.env.PORT) : 6001);\n");
         assert_eq!(n.health_routes, vec![("/api/health".to_string(), 3)]);
         assert_eq!(n.ports, vec![(6001, 6)]);
         assert!(!is_entry_path("apps/x/lib/main.ts"));
@@ -532,13 +524,7 @@ mod tests {
 
     #[test]
     fn env_reads_imports_and_insertion_point() {
-        let s = SourceFile::from_text(
-            "a/src/main.ts",
-            Path::new("x"),
-            "#!/usr/bin/env node\n'use strict';\nimport {\n  a,\n  b\n} from './config';\nconst x = require('./y');\nconst u = process.env.DATABASE_URL!;\nconst p = process.env.PORT ?? 3;\nif (process.env.DEBUG) {}\nconnect(process.env['REDIS_URL']);\nconfig.getOrThrow<string>('JWT_SECRET');\n",
-            0o644,
-        );
-        let a = parse(0, &s);
+        let a = app("a/src/main.ts", "#!/usr/bin/env node\n'use strict';\nimport {\n  a,\n  b\n} from './config';\nconst x = require('./y');\nconst u = process.env.DATABASE_URL!;\nconst p = process.env.PORT ?? 3;\nif (process.env.DEBUG) {}\nconnect(process.env['REDIS_URL']);\nconfig.getOrThrow<string>('JWT_SECRET');\n");
         assert_eq!(a.insert_after_line, 7);
         let req: Vec<(&str, bool)> = a
             .env_reads
@@ -561,13 +547,10 @@ mod tests {
 
     #[test]
     fn destructured_env() {
-        let s = SourceFile::from_text(
+        let a = app(
             "a/src/main.ts",
-            Path::new("x"),
             "const { DATABASE_URL, PORT = '3000', API: apiKey } = process.env;\n",
-            0o644,
         );
-        let a = parse(0, &s);
         let req: Vec<(&str, bool)> = a
             .env_reads
             .iter()
@@ -581,18 +564,13 @@ mod tests {
 
     #[test]
     fn existing_guard() {
-        let s = SourceFile::from_text(
-            "a/src/main.ts",
-            Path::new("x"),
-            "import x from \"y\";\n\nconst requiredEnvVars = [\"DATABASE_URL\"];\n",
-            0o644,
-        );
-        let a = parse(0, &s);
+        let text = "import x from \"y\";\n\nconst requiredEnvVars = [\"DATABASE_URL\"];\n";
+        let a = app("a/src/main.ts", text);
         let g = a.guard.unwrap();
         assert_eq!(g.names, vec!["DATABASE_URL"]);
         assert_eq!(g.quote, '"');
         assert_eq!(
-            &s.text[..g.insert_at],
+            &text[..g.insert_at],
             "import x from \"y\";\n\nconst requiredEnvVars = [\"DATABASE_URL\""
         );
         assert_eq!(a.insert_after_line, 1);
