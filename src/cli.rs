@@ -212,11 +212,12 @@ pub fn run_root(root: &Path, common: &Common) -> Result<RootRun, LoadError> {
         line: None,
         message: e,
     })?;
-    let mut select = config.select.clone();
-    select.extend(common.select.iter().cloned());
-    if !common.select.is_empty() {
-        select = common.select.clone();
-    }
+    // `--select` replaces the config's selection; `--ignore` adds to it.
+    let select = if common.select.is_empty() {
+        config.select.clone()
+    } else {
+        common.select.clone()
+    };
     let mut ignore = config.ignore.clone();
     ignore.extend(common.ignore.iter().cloned());
     let project = Project::load(root, config, templates);
