@@ -262,3 +262,33 @@ fn package_manager_versions_differing_across_dockerfiles() {
         .unwrap()
         .contains("`pnpm@9.12.3` in the repo's other Dockerfiles"));
 }
+
+#[test]
+fn crlf_dockerfile_fixes_keep_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = "FROM node:20-alpine AS build\r\nWORKDIR /app\r\nCOPY . .\r\nRUN pnpm install \\\r\n    --prod\r\n\r\nFROM node:20-alpine\r\nWORKDIR /app\r\nCOPY --from=build /app/dist ./dist\r\nCMD dumb-init node dist/main.js";
+    std::fs::write(d.join("Dockerfile"), text).unwrap();
+    std::fs::write(
+        d.join(".dockerignore"),
+        ".git\nnode_modules\n.env\n.env.*\n",
+    )
+    .unwrap();
+    let out = run(&["fix", "--diff", "--unsafe-fixes", "."], d);
+    git(&["init", "-q"], d);
+    git_apply(d, &out.raw);
+    let got = std::fs::read_to_string(d.join("Dockerfile")).unwrap();
+    let want = text
+        .replacen(
+            "RUN pnpm install \\\r\n",
+            "RUN pnpm install --frozen-lockfile \\\r\n",
+            1,
+        )
+        .replacen(
+            "CMD dumb-init node dist/main.js",
+            "USER node\r\nCMD [\"dumb-init\", \"node\", \"dist/main.js\"]",
+            1,
+        );
+    assert_eq!(got, want);
+    assert_eq!(run(&["fix", "--diff", "--unsafe-fixes", "."], d).stdout, "");
+}
