@@ -30,6 +30,8 @@ pub struct RepoResult {
     pub by_severity: BTreeMap<String, usize>,
     pub fixes_applied: usize,
     pub files_changed: usize,
+    /// Changed files with the number of findings fixed in each.
+    pub changed: Vec<(String, usize)>,
     pub findings_left: usize,
     pub skipped: Vec<Skip>,
     pub errors: Vec<String>,
@@ -53,6 +55,7 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         by_severity: BTreeMap::new(),
         fixes_applied: 0,
         files_changed: 0,
+        changed: vec![],
         findings_left: 0,
         skipped: vec![],
         errors: vec![],
@@ -93,6 +96,10 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
     }
     r.fixes_applied = plan.changed().map(|f| f.fixed.len()).sum();
     r.files_changed = plan.changed().count();
+    r.changed = plan
+        .changed()
+        .map(|f| (f.path.clone(), f.fixed.len()))
+        .collect();
     r.findings_left = r.findings - r.fixes_applied;
     if opts.diff {
         r.diff = plan_diff(&run, &plan);
@@ -281,6 +288,17 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     }
     if !args.opts.diff && args.roots.len() == 1 {
         for r in &results {
+            for (path, n) in &r.changed {
+                let shown = if r.root == "." {
+                    path.clone()
+                } else {
+                    format!("{}/{path}", r.root.trim_end_matches('/'))
+                };
+                println!(
+                    "fixed {n} finding{} in {shown}",
+                    if *n == 1 { "" } else { "s" }
+                );
+            }
             if r.fixes_applied > 0 {
                 println!(
                     "fixed {} finding{} in {} file{}",
