@@ -152,14 +152,24 @@ fn extends_healthcheck_means_no_insert() {
 }
 
 #[test]
-fn flow_mapping_service_is_refused_cleanly() {
-    let (check, _) = unchanged("services:\n  api: {image: \"node:20\", ports: [\"80:80\"]}\n");
-    assert_eq!(check.code, 1);
-    let v: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
-    let f = &v["findings"][0];
-    assert_eq!(f["code"], "CMP001");
-    assert!(f["fix"].is_null());
-    assert!(f["no_fix_reason"].as_str().unwrap().contains("flow style"));
+fn flow_mapping_service_gets_a_flow_healthcheck() {
+    let input = "services:\n  api: {image: \"node:20\", ports: [\"80:80\"]} # the api\n  cache: {image: redis:7}\n";
+    let probe = PROBE.replace("PORT", "80");
+    let want = format!(
+        "services:\n  api: {{image: \"node:20\", ports: [\"80:80\"], healthcheck: {{test: {probe}, interval: \"30s\", timeout: \"10s\", retries: 3, start_period: \"20s\"}}}} # the api\n  cache: {{image: redis:7, healthcheck: {{test: [\"CMD\", \"redis-cli\", \"ping\"], interval: \"30s\", timeout: \"10s\", retries: 3, start_period: \"20s\"}}}}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(&path, input).unwrap();
+    let out = run(&["fix", "."], dir.path());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        want,
+        "{}",
+        out.stderr
+    );
+    compose_config_ok(&path);
+    assert_eq!(run(&["fix", "--diff", "."], dir.path()).stdout, "");
 }
 
 #[test]

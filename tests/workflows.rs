@@ -45,10 +45,6 @@ fn run_script(wf_text: &str, job: &str) -> String {
         .iter()
         .find(|s| s["name"].as_str() == Some("Smoke test the built image"))
         .expect("smoke step");
-    assert!(smoke["env"]["IMAGE"]
-        .as_str()
-        .unwrap()
-        .contains("${{ matrix.service }}"));
     let script = smoke["run"].as_str().unwrap().to_string();
     assert!(
         !script.contains("${{"),
@@ -103,6 +99,18 @@ fn fixed_workflow_passes_actionlint_and_shellcheck_and_is_byte_exact() {
         );
     }
     // The backend job's services need DATABASE_URL (Prisma, mongodb) and JWT_SECRET.
+    let docs = YamlLoader::load_from_str(&after).unwrap();
+    for job in ["build-backend", "build-frontend"] {
+        let steps = docs[0]["jobs"][job]["steps"].as_vec().unwrap();
+        let smoke = steps
+            .iter()
+            .find(|s| s["name"].as_str() == Some("Smoke test the built image"))
+            .unwrap();
+        assert_eq!(
+            smoke["env"]["IMAGE"].as_str().unwrap(),
+            "${{ env.DOCKER_USERNAME }}/${{ matrix.service }}:latest"
+        );
+    }
     let backend = run_script(&after, "build-backend");
     assert!(backend.contains("-e \"DATABASE_URL=mongodb://127.0.0.1:27017/smoke\""));
     assert!(backend.contains("-e \"JWT_SECRET=smoke-test\""));
@@ -242,18 +250,23 @@ fn already_smoke_tested_or_no_images_get_nothing() {
 }
 
 #[test]
-fn flow_style_steps_are_refused_cleanly() {
-    let text = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{run: docker build -t app .}]\n";
+fn flow_style_steps_get_a_flow_step() {
+    let text = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{uses: actions/checkout@v5}, {run: docker build -t app .}, {run: echo finished}]\n";
     let (dir, p) = one_workflow(text);
-    let f = findings(dir.path(), "GHA001");
-    assert_eq!(f.len(), 1);
-    assert!(f[0]["fix"].is_null());
-    assert!(f[0]["no_fix_reason"]
-        .as_str()
-        .unwrap()
-        .contains("flow style"));
-    run(&["fix", "."], dir.path());
-    assert_eq!(std::fs::read_to_string(&p).unwrap(), text);
+    let out = run(&["fix", "."], dir.path());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = std::fs::read_to_string(&p).unwrap();
+    assert!(after.starts_with("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{uses: actions/checkout@v5}, {run: docker build -t app .}, {name: \"Smoke test the built image\", env: {IMAGE: \"app\"}, run: \"set -eu\\n"), "{after}");
+    assert!(after.ends_with("}, {run: echo finished}]\n"));
+    let script = run_script(&after, "a");
+    assert!(script.contains("docker run -d --name \"$name\""));
+    let o = Command::new(validator("actionlint"))
+        .arg("-no-color")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(run(&["fix", "--diff", "."], dir.path()).stdout, "");
 }
 
 #[test]

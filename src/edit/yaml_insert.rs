@@ -43,28 +43,45 @@ pub fn append_key(
     key: &str,
     snippet: &str,
 ) -> Result<(Edit, Expect), String> {
+    if map.anchor != 0 && doc.aliased.contains(&map.anchor) {
+        return Err("the mapping is anchored and reused through an alias; editing it would change every alias".into());
+    }
+    let expect = Expect::YamlKeyAdded {
+        path: path.clone(),
+        key: key.to_string(),
+        value: snippet.to_string(),
+    };
     if map.flow {
-        return Err("the mapping is written in flow style (`{...}`); add the key by hand".into());
+        // `{a: 1}`: insert `, key: <value in flow style>` before the brace.
+        let value = crate::formats::yaml::load_value(snippet)?
+            .into_iter()
+            .next()
+            .and_then(|v| v.into_hash())
+            .and_then(|h| h.into_iter().next())
+            .ok_or("snippet is not a one-key mapping")?
+            .1;
+        let end =
+            crate::formats::yaml::flow_end(&src.text, map.start).ok_or("unclosed flow mapping")?;
+        let sep = if map.entries().is_empty() { "" } else { ", " };
+        let at = end - 1;
+        return Ok((
+            Edit {
+                start: at,
+                end: at,
+                text: format!("{sep}{key}: {}", crate::formats::yaml::to_flow(&value)),
+            },
+            expect,
+        ));
     }
     if !map.is_map() || map.entries().is_empty() {
         return Err("the value is not a block mapping".into());
-    }
-    if map.anchor != 0 && doc.aliased.contains(&map.anchor) {
-        return Err("the mapping is anchored and reused through an alias; editing it would change every alias".into());
     }
     let base = map.col;
     let unit = doc.indent_unit;
     let eol = src.eol.as_str();
     let text = reindent_yaml(snippet, base, unit, eol);
     let at = after_line(src, map.end_line);
-    Ok((
-        insert_lines(src, at, &text),
-        Expect::YamlKeyAdded {
-            path,
-            key: key.to_string(),
-            value: snippet.to_string(),
-        },
-    ))
+    Ok((insert_lines(src, at, &text), expect))
 }
 
 /// Builds the edit that inserts `snippet` (a two-space-indented YAML
@@ -78,10 +95,36 @@ pub fn insert_seq_item_after(
     path: Vec<String>,
     snippet: &str,
 ) -> Result<(Edit, Expect), String> {
-    if seq.flow {
-        return Err("the sequence is written in flow style (`[...]`); add the item by hand".into());
-    }
     let item = seq.items().get(after).ok_or("no such item")?;
+    let expect = Expect::YamlSeqItemInserted {
+        path: path.clone(),
+        index: after + 1,
+        value: snippet.to_string(),
+    };
+    if seq.flow {
+        // `[a, {b}]`: insert `, <item in flow style>` right after the item.
+        let value = crate::formats::yaml::load_value(snippet)?
+            .into_iter()
+            .next()
+            .and_then(|v| v.into_vec())
+            .and_then(|v| v.into_iter().next())
+            .ok_or("snippet is not a one-item sequence")?;
+        let end = match &item.kind {
+            Kind::Map(_) | Kind::Seq(_) if item.flow => {
+                crate::formats::yaml::flow_end(&src.text, item.start)
+            }
+            _ => None,
+        }
+        .ok_or("the item before the insertion point is not a flow collection")?;
+        return Ok((
+            Edit {
+                start: end,
+                end,
+                text: format!(", {}", crate::formats::yaml::to_flow(&value)),
+            },
+            expect,
+        ));
+    }
     let line = src.line_text(item.line);
     let upto: String = line.chars().take(item.col).collect();
     let dash = upto.rfind('-').ok_or("cannot find the item's dash")?;
@@ -111,12 +154,5 @@ pub fn insert_seq_item_after(
         text.push_str(eol);
     }
     let at = after_line(src, item.end_line);
-    Ok((
-        insert_lines(src, at, &text),
-        Expect::YamlSeqItemInserted {
-            path,
-            index: after + 1,
-            value: snippet.to_string(),
-        },
-    ))
+    Ok((insert_lines(src, at, &text), expect))
 }

@@ -430,6 +430,75 @@ impl MarkedEventReceiver for Builder<'_> {
     }
 }
 
+/// Byte offset just past the flow collection (`[...]` or `{...}`) that
+/// starts at `start`, skipping quoted scalars; None when it is not closed.
+pub fn flow_end(text: &str, start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = text[start..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some('"') if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '"' | '\'' => quote = Some(c),
+                '[' | '{' => depth += 1,
+                ']' | '}' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(start + i + 1);
+                    }
+                }
+                '#' if text[..start + i].ends_with([' ', '\t', '\n']) => {
+                    // a comment inside a multi-line flow collection
+                    let rest = &text[start + i..];
+                    let skip = rest.find('\n').unwrap_or(rest.len());
+                    for _ in 0..rest[..skip].chars().count().saturating_sub(1) {
+                        chars.next();
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// A YAML value written in flow style (JSON-compatible strings), keeping
+/// mapping order.
+pub fn to_flow(v: &Yaml) -> String {
+    match v {
+        Yaml::String(s) => serde_json::to_string(s).expect("strings serialise"),
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Real(r) => r.clone(),
+        Yaml::Boolean(b) => b.to_string(),
+        Yaml::Array(a) => format!("[{}]", a.iter().map(to_flow).collect::<Vec<_>>().join(", ")),
+        Yaml::Hash(h) => format!(
+            "{{{}}}",
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s)
+                            if s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                                && s.chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                        {
+                            s.clone()
+                        }
+                        _ => to_flow(k),
+                    };
+                    format!("{key}: {}", to_flow(v))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => "null".into(),
+    }
+}
+
 /// Parses every document of a YAML file into position-carrying trees.
 pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
     let mut b = Builder {

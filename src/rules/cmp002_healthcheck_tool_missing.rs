@@ -79,28 +79,7 @@ fn value_end(src: &SourceFile, n: &Node) -> Option<usize> {
     let line_end = src.line_content_end(n.line);
     let text = &src.text[n.start..line_end];
     match &n.kind {
-        Kind::Seq(_) if n.flow => {
-            let mut depth = 0;
-            let mut quote: Option<char> = None;
-            let mut prev = ' ';
-            for (i, c) in text.char_indices() {
-                match quote {
-                    Some(q) if c == q && !(q == '"' && prev == '\\') => quote = None,
-                    Some(_) => {}
-                    None if c == '"' || c == '\'' => quote = Some(c),
-                    None if c == '[' => depth += 1,
-                    None if c == ']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(n.start + i + 1);
-                        }
-                    }
-                    None => {}
-                }
-                prev = c;
-            }
-            None
-        }
+        Kind::Seq(_) if n.flow => crate::formats::yaml::flow_end(&src.text, n.start),
         Kind::Scalar { .. } if n.end_line == n.line => {
             let t = text.split(" #").next().unwrap_or(text).trim_end();
             Some(n.start + t.len())
