@@ -74,15 +74,20 @@ prop_compose! {
         unit in prop_oneof![Just(2usize), Just(4usize)],
         crlf in any::<bool>(),
         final_nl in any::<bool>(),
-        services in prop::collection::vec((arb_last(), arb_trailer()), 1..5),
+        services in prop::collection::vec((arb_last(), arb_trailer(), 0u8..5), 1..5),
     ) -> String {
         let eol = if crlf { "\r\n" } else { "\n" };
         let u = " ".repeat(unit);
         let ind = " ".repeat(unit * 2);
         let mut s = format!("x-env: &env{eol}{u}A: \"1\"{eol}services:{eol}");
-        for (i, (last, trailer)) in services.iter().enumerate() {
-            s.push_str(&format!("{u}svc{i}:{eol}{ind}image: node:20 # é{eol}"));
-            s.push_str(&last_value(last, &ind, &u, eol));
+        for (i, (last, trailer, style)) in services.iter().enumerate() {
+            if *style == 0 {
+                // a service written in flow style, possibly over two lines
+                s.push_str(&format!("{u}svc{i}: {{image: \"node:20\", ports: [\"80:80\"],{eol}{ind}labels: {{a: \"}} #\"}}}} # c{eol}"));
+            } else {
+                s.push_str(&format!("{u}svc{i}:{eol}{ind}image: node:20 # é{eol}"));
+                s.push_str(&last_value(last, &ind, &u, eol));
+            }
             match trailer {
                 1 => s.push_str(eol),
                 2 => s.push_str(&format!("{ind}# commented: out{eol}")),
