@@ -406,3 +406,22 @@ fn patch_for_bom_crlf_no_final_newline_applies_with_git() {
     assert_eq!(got, want);
     compose_config_ok(&path);
 }
+
+#[test]
+fn port_mismatch_fix_is_unsafe_and_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docker-compose.yml");
+    let input = "services:\n  web:\n    image: node:20-alpine\n    ports: [\"3000:3000\"]\n    healthcheck:\n      test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://localhost:3001/\"]   # probe\n";
+    std::fs::write(&path, input).unwrap();
+    assert_eq!(
+        run(&["fix", "--diff", "."], dir.path()).stdout,
+        "",
+        "unsafe: not applied by default"
+    );
+    run(&["fix", "--unsafe-fixes", "."], dir.path());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        input.replace("localhost:3001", "localhost:3000")
+    );
+    compose_config_ok(&path);
+}

@@ -499,6 +499,21 @@ pub fn to_flow(v: &Yaml) -> String {
     }
 }
 
+/// End offset of a flow collection or scalar value starting at `start`, when
+/// it lies on one line.
+pub fn value_end(src: &SourceFile, n: &Node) -> Option<usize> {
+    let line_end = src.line_content_end(n.line);
+    let text = &src.text[n.start..line_end];
+    match &n.kind {
+        Kind::Seq(_) if n.flow => flow_end(&src.text, n.start),
+        Kind::Scalar { .. } if n.end_line == n.line => {
+            let t = text.split(" #").next().unwrap_or(text).trim_end();
+            Some(n.start + t.len())
+        }
+        _ => None,
+    }
+}
+
 /// Parses every document of a YAML file into position-carrying trees.
 pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
     let mut b = Builder {

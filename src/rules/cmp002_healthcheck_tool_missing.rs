@@ -1,11 +1,9 @@
 use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
-use crate::formats::yaml::{Kind, Node};
 use crate::graph::Health;
 use crate::images;
 use crate::project::Project;
 use crate::rules::scope::images as all_images;
 use crate::rules::{FixKind, Rule};
-use crate::source::SourceFile;
 use crate::templates::{body, fill};
 
 pub static RULE: Rule = Rule {
@@ -71,21 +69,6 @@ pub fn node_probe(p: &Project, port: u16, path: &str) -> Option<String> {
             .strip_prefix("test:")
             .map(|v| v.trim().to_string())
     })
-}
-
-/// End offset of a flow collection or scalar value starting at `start`, when
-/// it lies on one line.
-fn value_end(src: &SourceFile, n: &Node) -> Option<usize> {
-    let line_end = src.line_content_end(n.line);
-    let text = &src.text[n.start..line_end];
-    match &n.kind {
-        Kind::Seq(_) if n.flow => crate::formats::yaml::flow_end(&src.text, n.start),
-        Kind::Scalar { .. } if n.end_line == n.line => {
-            let t = text.split(" #").next().unwrap_or(text).trim_end();
-            Some(n.start + t.len())
-        }
-        _ => None,
-    }
 }
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
@@ -178,7 +161,7 @@ fn compose_fix(p: &Project, s: &crate::graph::ServiceNode, probe: &str) -> Optio
     let (_, hc) = c.doc.own_entry(&svc.node, "healthcheck")?;
     let (_, test) = c.doc.own_entry(hc, "test")?;
     let src = &p.files[c.file];
-    let end = value_end(src, test)?;
+    let end = crate::formats::yaml::value_end(src, test)?;
     Some(Fix {
         title: format!("Use a node-based probe for `{}`", s.name),
         safety: Safety::Safe,

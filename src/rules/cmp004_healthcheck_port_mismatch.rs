@@ -1,4 +1,4 @@
-use crate::finding::{Finding, Severity};
+use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
 use crate::graph::Health;
 use crate::project::Project;
 use crate::rules::{FixKind, Rule};
@@ -7,7 +7,7 @@ pub static RULE: Rule = Rule {
     code: "CMP004",
     name: "healthcheck-port-mismatch",
     severity: Severity::High,
-    fix: FixKind::None,
+    fix: FixKind::Sometimes(Safety::Unsafe),
     summary: "The healthcheck probes a port the service does not listen on",
     doc: r#"## What it checks
 A healthcheck (compose or Dockerfile) that probes `localhost:PORT` where
@@ -19,11 +19,59 @@ The probe is refused every time: the service is unhealthy forever,
 dependents never start, and it gets restarted in a loop, often after a port
 was changed in one place and not the other.
 
-## Fix
-None automatic: probe the port the service listens on.
+## Fix (unsafe)
+For the service's own one-line compose `test`, the port in the probe URL is
+replaced with the one prodsafe inferred. Unsafe because the inference may be
+wrong (an app that reads another variable): check the process binds it.
 "#,
     check,
 };
+
+/// Rewrites the port in the service's own compose `test` value.
+fn port_fix(
+    p: &Project,
+    s: &crate::graph::ServiceNode,
+    from: u16,
+    to: u16,
+    source: &str,
+) -> Option<Fix> {
+    let c = &p.compose[s.compose];
+    let svc = &c.services[s.index];
+    let (_, hc) = c.doc.own_entry(&svc.node, "healthcheck")?;
+    let (_, test) = c.doc.own_entry(hc, "test")?;
+    let src = &p.files[c.file];
+    let end = crate::formats::yaml::value_end(src, test)?;
+    let old = &src.text[test.start..end];
+    let re = regex::Regex::new(&format!(
+        r"(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):{from}\b"
+    ))
+    .ok()?;
+    let new = re
+        .replace_all(old, format!("${{1}}:{to}").as_str())
+        .into_owned();
+    (new != old).then(|| Fix {
+        title: format!("Probe port {to} instead of {from}"),
+        safety: Safety::Unsafe,
+        unsafe_reason: Some(format!(
+            "the port {to} is inferred ({source}); make sure the process binds it"
+        )),
+        path: src.rel.clone(),
+        edits: vec![Edit {
+            start: test.start,
+            end,
+            text: new.clone(),
+        }],
+        expect: vec![Expect::YamlValueSet {
+            path: vec![
+                "services".into(),
+                s.name.clone(),
+                "healthcheck".into(),
+                "test".into(),
+            ],
+            value: new,
+        }],
+    })
+}
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -58,6 +106,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 ),
             );
             f.service = Some(s.name.clone());
+            if matches!(s.health, Health::Compose { .. }) {
+                f.fix = port_fix(p, s, probed, port.value, &port.source);
+            }
+            if f.fix.is_none() {
+                f.no_fix_reason = Some(
+                    "the probe is not the service's own one-line `test`; change its port by hand"
+                        .into(),
+                );
+            }
             out.push(f);
         }
     }
