@@ -265,30 +265,21 @@ pub fn markdown(inv: &Inventory) -> String {
 
 pub fn surface_markdown(inv: &Inventory) -> String {
     let mut out = String::new();
+    let list = |xs: &[String]| {
+        if xs.is_empty() {
+            "none".to_string()
+        } else {
+            xs.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
     out.push_str(&format!(
         "**Compose files:** {}\n\n",
-        if inv.compose_files.is_empty() {
-            "none".into()
-        } else {
-            inv.compose_files
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
+        list(&inv.compose_files)
     ));
-    out.push_str(&format!(
-        "**Workflows:** {}\n\n",
-        if inv.workflows.is_empty() {
-            "none".into()
-        } else {
-            inv.workflows
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    ));
+    out.push_str(&format!("**Workflows:** {}\n\n", list(&inv.workflows)));
     out.push_str("**Images:**\n");
     for r in &inv.services {
         if let Some(i) = &r.image {

@@ -156,32 +156,14 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
 }
 
 fn compose_fix(p: &Project, s: &crate::graph::ServiceNode, probe: &str) -> Option<Fix> {
-    let c = &p.compose[s.compose];
-    let svc = &c.services[s.index];
-    let (_, hc) = c.doc.own_entry(&svc.node, "healthcheck")?;
-    let (_, test) = c.doc.own_entry(hc, "test")?;
-    let src = &p.files[c.file];
-    let end = crate::formats::yaml::value_end(src, test)?;
-    Some(Fix {
-        title: format!("Use a node-based probe for `{}`", s.name),
-        safety: Safety::Safe,
-        unsafe_reason: None,
-        path: src.rel.clone(),
-        edits: vec![Edit {
-            start: test.start,
-            end,
-            text: probe.to_string(),
-        }],
-        expect: vec![Expect::YamlValueSet {
-            path: vec![
-                "services".into(),
-                s.name.clone(),
-                "healthcheck".into(),
-                "test".into(),
-            ],
-            value: probe.to_string(),
-        }],
-    })
+    crate::rules::scope::replace_compose_test(
+        p,
+        s,
+        format!("Use a node-based probe for `{}`", s.name),
+        Safety::Safe,
+        None,
+        |_| Some(probe.to_string()),
+    )
 }
 
 fn dockerfile_fix(p: &Project, file: &str, line: usize, probe: &str) -> Option<Fix> {

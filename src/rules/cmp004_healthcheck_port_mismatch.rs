@@ -1,4 +1,4 @@
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Finding, Fix, Safety, Severity};
 use crate::graph::Health;
 use crate::project::Project;
 use crate::rules::{FixKind, Rule};
@@ -35,42 +35,25 @@ fn port_fix(
     to: u16,
     source: &str,
 ) -> Option<Fix> {
-    let c = &p.compose[s.compose];
-    let svc = &c.services[s.index];
-    let (_, hc) = c.doc.own_entry(&svc.node, "healthcheck")?;
-    let (_, test) = c.doc.own_entry(hc, "test")?;
-    let src = &p.files[c.file];
-    let end = crate::formats::yaml::value_end(src, test)?;
-    let old = &src.text[test.start..end];
     let re = regex::Regex::new(&format!(
         r"(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):{from}\b"
     ))
     .ok()?;
-    let new = re
-        .replace_all(old, format!("${{1}}:{to}").as_str())
-        .into_owned();
-    (new != old).then(|| Fix {
-        title: format!("Probe port {to} instead of {from}"),
-        safety: Safety::Unsafe,
-        unsafe_reason: Some(format!(
+    crate::rules::scope::replace_compose_test(
+        p,
+        s,
+        format!("Probe port {to} instead of {from}"),
+        Safety::Unsafe,
+        Some(format!(
             "the port {to} is inferred ({source}); make sure the process binds it"
         )),
-        path: src.rel.clone(),
-        edits: vec![Edit {
-            start: test.start,
-            end,
-            text: new.clone(),
-        }],
-        expect: vec![Expect::YamlValueSet {
-            path: vec![
-                "services".into(),
-                s.name.clone(),
-                "healthcheck".into(),
-                "test".into(),
-            ],
-            value: new,
-        }],
-    })
+        |old| {
+            let new = re
+                .replace_all(old, format!("${{1}}:{to}").as_str())
+                .into_owned();
+            (new != old).then_some(new)
+        },
+    )
 }
 
 fn check(p: &Project, out: &mut Vec<Finding>) {

@@ -181,3 +181,44 @@ pub fn valid_name(n: &str) -> bool {
     n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
+
+/// A fix that replaces the service's own one-line compose
+/// `healthcheck.test` value with what `rewrite` makes of its text (None when
+/// the test is merged in, multi-line, or `rewrite` declines).
+pub fn replace_compose_test(
+    p: &Project,
+    s: &crate::graph::ServiceNode,
+    title: String,
+    safety: crate::finding::Safety,
+    unsafe_reason: Option<String>,
+    rewrite: impl FnOnce(&str) -> Option<String>,
+) -> Option<crate::finding::Fix> {
+    use crate::finding::{Edit, Expect, Fix};
+    let c = &p.compose[s.compose];
+    let svc = &c.services[s.index];
+    let (_, hc) = c.doc.own_entry(&svc.node, "healthcheck")?;
+    let (_, test) = c.doc.own_entry(hc, "test")?;
+    let src = &p.files[c.file];
+    let end = crate::formats::yaml::value_end(src, test)?;
+    let new = rewrite(&src.text[test.start..end])?;
+    Some(Fix {
+        title,
+        safety,
+        unsafe_reason,
+        path: src.rel.clone(),
+        edits: vec![Edit {
+            start: test.start,
+            end,
+            text: new.clone(),
+        }],
+        expect: vec![Expect::YamlValueSet {
+            path: vec![
+                "services".into(),
+                s.name.clone(),
+                "healthcheck".into(),
+                "test".into(),
+            ],
+            value: new,
+        }],
+    })
+}
