@@ -361,9 +361,9 @@ fn fix_keeps_file_mode() {
         "services:\n  api:\n    image: node:20\n    ports: [\"80:80\"]\n",
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    set_mode(&path, 0o640);
     run(&["fix", "."], dir.path());
+    use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
     assert!(std::fs::read_to_string(&path)

@@ -170,12 +170,7 @@ fn git_index_exec_bit_wins_over_disk() {
         "#!/bin/sh\nset -eu\nexec dumb-init node main.js\n",
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        d.join("entrypoint.sh"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    set_mode(&d.join("entrypoint.sh"), 0o755);
     assert!(
         findings(d, "DKR007").is_empty(),
         "executable on disk, no git"

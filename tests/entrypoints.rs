@@ -218,12 +218,7 @@ fn env_fail_fast_in_the_entrypoint_of_a_non_node_service() {
     std::fs::write(d.join("worker/Dockerfile"), "FROM python:3.12-slim\nCOPY entrypoint.sh /entrypoint.sh\nUSER nobody\nENTRYPOINT [\"/entrypoint.sh\"]\n").unwrap();
     let script = "#!/bin/sh\nset -eu\necho \"worker starting\"\nexec echo started\n";
     std::fs::write(d.join("worker/entrypoint.sh"), script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        d.join("worker/entrypoint.sh"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    set_mode(&d.join("worker/entrypoint.sh"), 0o755);
     let f = findings(d, "ENT008");
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0]["message"]

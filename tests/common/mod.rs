@@ -156,3 +156,24 @@ pub fn findings(dir: &Path, select: &str) -> Vec<serde_json::Value> {
         .unwrap_or_else(|e| panic!("{e}: {}{}", out.stdout, out.stderr));
     v["findings"].as_array().unwrap().clone()
 }
+
+/// actionlint (which also runs shellcheck on `run:` scripts) must accept the workflow.
+pub fn actionlint_ok(file: &Path) {
+    let o = Command::new(validator("actionlint"))
+        .arg("-no-color")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "actionlint rejected {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+/// Sets a file's Unix permission bits.
+pub fn set_mode(file: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+}
