@@ -44,6 +44,8 @@ pub struct AppFile {
     /// Names declared at the top level (to avoid clashes).
     pub top_level_names: Vec<String>,
     pub parse_error_line: Option<usize>,
+    /// Listeners and routes (see `formats::routes`).
+    pub web: crate::formats::routes::WebFacts,
 }
 
 pub fn is_entry_path(rel: &str) -> bool {
@@ -159,6 +161,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         out.parse_error_line = first_error(root);
     }
     let line_of = |b: usize| src.line_col(b).0;
+    out.web = crate::formats::routes::extract(root, s, &line_of);
     // Top level: shebang, directives, imports, requires, guard.
     let mut cursor = root.walk();
     let mut quotes = (0usize, 0usize);

@@ -6,6 +6,7 @@ pub mod compose;
 pub mod dockerfile;
 pub mod nginx;
 pub mod prisma;
+pub mod routes;
 pub mod shell;
 pub mod workflow;
 pub mod yaml;

@@ -136,7 +136,7 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
         }
         Family::Postgres => ("healthcheck-postgres.yaml", "pg_isready probe".to_string()),
         Family::Redis => ("healthcheck-redis.yaml", "redis-cli ping probe".to_string()),
-        Family::Other => {
+        Family::Other | Family::Nginx | Family::Caddy => {
             return Err(if image.is_empty() {
                 "the service's image is unknown, so no probe is certain to work".into()
             } else {

@@ -44,7 +44,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         }
         let debian = ctx
             .image
-            .is_some_and(|i| images::distro(&i.base) == Distro::Debian);
+            .is_some_and(|i| matches!(images::distro(&i.base), Distro::Debian | Distro::Slim));
         let mut issues: Vec<(String, usize)> = s.bashisms.clone();
         if debian {
             for set in s.sets.iter().filter(|x| x.pipefail) {

@@ -1,0 +1,999 @@
+//! What a service's own code says about serving: where it starts a server
+//! (`listen`, `createServer`, a framework bootstrap) and with which port
+//! expression, and which routes it declares (NestJS controllers under the
+//! global prefix and URI versioning; Express / Fastify / Koa / Hono routers
+//! and where they are mounted). Read from the TypeScript syntax tree the app
+//! model already parses (one parse per file); resolved across a service's
+//! modules by [`resolve_routes`].
+
+use std::collections::{HashMap, HashSet};
+
+/// How a port is written at a `listen` call, after following local
+/// constants: a literal, or an environment variable with its fallback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortExpr {
+    Literal(u16),
+    Env {
+        name: String,
+        default: Option<u16>,
+    },
+    /// Something prodsafe cannot evaluate (a config object, a function).
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenKind {
+    /// An HTTP server (Express, Nest, Fastify, Koa, `http.createServer`).
+    Http,
+    /// A plain TCP server (`net.createServer`) or an unknown server kind.
+    Tcp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub line: usize,
+    pub kind: ListenKind,
+    pub port: PortExpr,
+}
+
+/// A route registered on a receiver (`app.get('/x')`, `router.get('/x')`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub receiver: String,
+    pub path: String,
+    pub line: usize,
+}
+
+/// `recv.use('/prefix', target)` / `register(target, { prefix })`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub receiver: String,
+    pub prefix: String,
+    /// An identifier, or `require:./spec` for `require('./spec')`.
+    pub target: String,
+    pub line: usize,
+}
+
+/// A NestJS controller: `@Controller('users')` with its GET-able methods.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Controller {
+    pub path: String,
+    pub version: Option<String>,
+    /// (path, method version, line)
+    pub routes: Vec<(String, Option<String>, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebFacts {
+    pub listeners: Vec<Listener>,
+    /// The file creates a Nest microservice only (Kafka, RMQ, TCP transport):
+    /// its `listen()` serves no HTTP.
+    pub nest_microservice_only: bool,
+    /// `NestFactory.create(...)` appears.
+    pub nest_http: bool,
+    pub routes: Vec<Route>,
+    pub mounts: Vec<Mount>,
+    pub controllers: Vec<Controller>,
+    /// `app.setGlobalPrefix('api', { exclude: [...] })`: (prefix, excluded, line)
+    pub global_prefix: Option<(String, Vec<String>, usize)>,
+    /// `enableVersioning({ type: VersioningType.URI, defaultVersion })`:
+    /// Some(default version) when URI versioning is on.
+    pub uri_versioning: Option<Option<String>>,
+    /// Receivers created as applications (`express()`, `fastify()`,
+    /// `new Koa()`, `new Hono()`).
+    pub app_vars: Vec<String>,
+    /// Router variables with their own prefix (`new Router({ prefix })`).
+    pub routers: Vec<(String, String)>,
+    /// Imports: (local name, module specifier, imported name or `default`).
+    pub bindings: Vec<(String, String, String)>,
+    /// Exports: (exported name or `default`, local name).
+    pub exports: Vec<(String, String)>,
+}
+
+fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
+    &s[n.byte_range()]
+}
+
+fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
+    match n.kind() {
+        "string" => Some(
+            text(n, s)
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_string(),
+        ),
+        "template_string" if !text(n, s).contains("${") => {
+            Some(text(n, s).trim_matches('`').to_string())
+        }
+        _ => None,
+    }
+}
+
+fn port_number(n: tree_sitter::Node, s: &str) -> Option<u16> {
+    match n.kind() {
+        "number" => text(n, s).parse::<u16>().ok().filter(|p| *p > 0),
+        "string" => string_value(n, s)?.parse::<u16>().ok().filter(|p| *p > 0),
+        _ => None,
+    }
+}
+
+fn env_var_of(n: tree_sitter::Node, s: &str) -> Option<String> {
+    // process.env.X / process.env['X']
+    if matches!(n.kind(), "member_expression" | "subscript_expression") {
+        let obj = n.child_by_field_name("object")?;
+        if text(obj, s).replace(char::is_whitespace, "") == "process.env" {
+            return match n.kind() {
+                "member_expression" => {
+                    Some(text(n.child_by_field_name("property")?, s).to_string())
+                }
+                _ => string_value(n.child_by_field_name("index")?, s),
+            };
+        }
+    }
+    // config.get('PORT') / configService.get<number>('PORT', 3000) / getOrThrow
+    if n.kind() == "call_expression" {
+        let f = n.child_by_field_name("function")?;
+        let prop = f
+            .child_by_field_name("property")
+            .map(|p| text(p, s))
+            .unwrap_or("");
+        if matches!(prop, "get" | "getOrThrow") {
+            let a0 = n.child_by_field_name("arguments")?.named_child(0)?;
+            let v = string_value(a0, s)?;
+            if v.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// Evaluates a port expression: env variables read, literal fallbacks,
+/// local constants followed (a few levels).
+fn eval_port(
+    n: tree_sitter::Node,
+    s: &str,
+    consts: &HashMap<String, tree_sitter::Node>,
+    depth: usize,
+) -> PortExpr {
+    if depth > 4 {
+        return PortExpr::Unknown;
+    }
+    let mut env: Option<String> = None;
+    let mut literals: Vec<u16> = Vec::new();
+    let mut unknown = false;
+    let mut stack = vec![n];
+    while let Some(x) = stack.pop() {
+        if let Some(name) = env_var_of(x, s) {
+            env.get_or_insert(name);
+            // `config.get('PORT', 3000)`: the second argument is the default.
+            if x.kind() == "call_expression" {
+                if let Some(d) = x
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(1))
+                    .and_then(|d| port_number(d, s))
+                {
+                    literals.push(d);
+                }
+            }
+            continue;
+        }
+        match x.kind() {
+            "number" | "string" => {
+                // `parseInt(x, 10)`: the radix is no port.
+                let is_radix = x.parent().is_some_and(|a| {
+                    a.kind() == "arguments"
+                        && a.named_child(1).is_some_and(|c| c.id() == x.id())
+                        && a.parent()
+                            .and_then(|c| c.child_by_field_name("function"))
+                            .is_some_and(|f| text(f, s).ends_with("parseInt"))
+                });
+                if !is_radix {
+                    if let Some(p) = port_number(x, s) {
+                        literals.push(p);
+                    }
+                }
+                continue;
+            }
+            "identifier" => {
+                match consts.get(text(x, s)) {
+                    Some(v) if v.id() != n.id() => match eval_port(*v, s, consts, depth + 1) {
+                        PortExpr::Literal(p) => literals.push(p),
+                        PortExpr::Env { name, default } => {
+                            env.get_or_insert(name);
+                            literals.extend(default);
+                        }
+                        PortExpr::Unknown => unknown = true,
+                    },
+                    _ => {
+                        // `Number`, `parseInt`, `String` are wrappers.
+                        if !matches!(text(x, s), "Number" | "parseInt" | "String" | "undefined") {
+                            unknown = true;
+                        }
+                    }
+                }
+                continue;
+            }
+            "member_expression" => {
+                unknown = true;
+                continue;
+            }
+            _ => {}
+        }
+        let mut c = x.walk();
+        stack.extend(x.named_children(&mut c));
+    }
+    match env {
+        Some(name) => PortExpr::Env {
+            name,
+            default: literals.last().copied(),
+        },
+        None if !unknown && literals.len() == 1 => PortExpr::Literal(literals[0]),
+        None => PortExpr::Unknown,
+    }
+}
+
+fn object_value<'a>(
+    obj: tree_sitter::Node<'a>,
+    s: &str,
+    key: &str,
+) -> Option<tree_sitter::Node<'a>> {
+    if obj.kind() != "object" {
+        return None;
+    }
+    let mut c = obj.walk();
+    let found = obj.named_children(&mut c).find_map(|p| match p.kind() {
+        "pair" => p
+            .child_by_field_name("key")
+            .filter(|k| text(*k, s).trim_matches(|c| c == '"' || c == '\'') == key)
+            .and_then(|_| p.child_by_field_name("value")),
+        "shorthand_property_identifier" if text(p, s) == key => Some(p),
+        _ => None,
+    });
+    found
+}
+
+fn decorator_call<'a>(
+    d: tree_sitter::Node<'a>,
+    s: &str,
+) -> Option<(String, Option<tree_sitter::Node<'a>>)> {
+    let mut c = d.walk();
+    let inner = d.named_children(&mut c).next()?;
+    match inner.kind() {
+        "call_expression" => {
+            let name = text(inner.child_by_field_name("function")?, s).to_string();
+            let arg = inner
+                .child_by_field_name("arguments")
+                .and_then(|a| a.named_child(0));
+            Some((name, arg))
+        }
+        "identifier" => Some((text(inner, s).to_string(), None)),
+        _ => None,
+    }
+}
+
+fn clean_path(p: &str) -> String {
+    p.trim_matches('/').to_string()
+}
+
+const HTTP_METHODS: &[&str] = &["get", "all", "head", "use", "route"];
+const NEST_GETS: &[&str] = &["Get", "All", "Head"];
+
+/// Extracts listeners and routes from a parsed file.
+pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> WebFacts {
+    let mut w = WebFacts::default();
+    // Constants anywhere in the file: `const port = process.env.PORT ?? 3000`.
+    let mut consts: HashMap<String, tree_sitter::Node> = HashMap::new();
+    let mut stack = vec![root];
+    let mut all = Vec::new();
+    while let Some(n) = stack.pop() {
+        all.push(n);
+        let mut c = n.walk();
+        stack.extend(n.named_children(&mut c));
+    }
+    // Document order.
+    all.sort_by_key(|n| n.start_byte());
+    for n in &all {
+        if n.kind() == "variable_declarator" {
+            if let (Some(name), Some(v)) = (
+                n.child_by_field_name("name")
+                    .filter(|x| x.kind() == "identifier"),
+                n.child_by_field_name("value"),
+            ) {
+                let name = text(name, s).to_string();
+                let vt = text(v, s).replace(char::is_whitespace, "");
+                consts.entry(name.clone()).or_insert(v);
+                if vt.starts_with("express()")
+                    || vt.starts_with("fastify(")
+                    || vt.starts_with("Fastify(")
+                    || vt.starts_with("newKoa(")
+                    || vt.starts_with("newHono(")
+                    || vt.starts_with("awaitNestFactory.create(")
+                    || vt.starts_with("NestFactory.create(")
+                {
+                    w.app_vars.push(name.clone());
+                }
+                if vt.starts_with("express.Router(")
+                    || vt.starts_with("Router(")
+                    || vt.starts_with("newRouter(")
+                    || vt.starts_with("newHono(")
+                {
+                    let prefix = if v.kind() == "new_expression" {
+                        v.child_by_field_name("arguments")
+                            .and_then(|a| a.named_child(0))
+                            .and_then(|o| object_value(o, s, "prefix"))
+                            .and_then(|p| string_value(p, s))
+                            .map(|p| clean_path(&p))
+                            .unwrap_or_default()
+                    } else {
+                        String::new()
+                    };
+                    w.routers.push((name, prefix));
+                }
+            }
+        }
+    }
+    for n in all {
+        match n.kind() {
+            "import_statement" => {
+                let Some(spec) = n
+                    .child_by_field_name("source")
+                    .and_then(|x| string_value(x, s))
+                else {
+                    continue;
+                };
+                let mut stack = vec![n];
+                while let Some(x) = stack.pop() {
+                    match x.kind() {
+                        "import_clause" => {
+                            let mut c = x.walk();
+                            for k in x.named_children(&mut c) {
+                                if k.kind() == "identifier" {
+                                    w.bindings.push((
+                                        text(k, s).to_string(),
+                                        spec.clone(),
+                                        "default".into(),
+                                    ));
+                                } else {
+                                    stack.push(k);
+                                }
+                            }
+                        }
+                        "import_specifier" => {
+                            let name = x
+                                .child_by_field_name("name")
+                                .map(|k| text(k, s).to_string());
+                            let alias = x
+                                .child_by_field_name("alias")
+                                .map(|k| text(k, s).to_string());
+                            if let Some(name) = name {
+                                w.bindings.push((
+                                    alias.unwrap_or_else(|| name.clone()),
+                                    spec.clone(),
+                                    name,
+                                ));
+                            }
+                        }
+                        _ => {
+                            let mut c = x.walk();
+                            stack.extend(x.named_children(&mut c));
+                        }
+                    }
+                }
+            }
+            "export_statement" => {
+                let t = text(n, s);
+                if let Some(v) = n.child_by_field_name("value") {
+                    // export default router;
+                    w.exports.push(("default".into(), text(v, s).to_string()));
+                } else if let Some(d) = n.child_by_field_name("declaration") {
+                    let mut c = d.walk();
+                    for decl in d.named_children(&mut c) {
+                        if let Some(name) = decl.child_by_field_name("name") {
+                            let nm = text(name, s).to_string();
+                            w.exports.push((nm.clone(), nm));
+                        }
+                    }
+                } else if t.starts_with("export {") {
+                    let mut stack = vec![n];
+                    while let Some(x) = stack.pop() {
+                        if x.kind() == "export_specifier" {
+                            let name = x
+                                .child_by_field_name("name")
+                                .map(|k| text(k, s).to_string());
+                            let alias = x
+                                .child_by_field_name("alias")
+                                .map(|k| text(k, s).to_string());
+                            if let Some(name) = name {
+                                w.exports
+                                    .push((alias.unwrap_or_else(|| name.clone()), name));
+                            }
+                        }
+                        let mut c = x.walk();
+                        stack.extend(x.named_children(&mut c));
+                    }
+                }
+            }
+            // module.exports = router; exports.x = router
+            "assignment_expression" => {
+                let (Some(l), Some(r)) = (
+                    n.child_by_field_name("left"),
+                    n.child_by_field_name("right"),
+                ) else {
+                    continue;
+                };
+                let lt = text(l, s).replace(char::is_whitespace, "");
+                if r.kind() == "identifier" {
+                    if lt == "module.exports" {
+                        w.exports.push(("default".into(), text(r, s).to_string()));
+                    } else if let Some(name) = lt
+                        .strip_prefix("module.exports.")
+                        .or_else(|| lt.strip_prefix("exports."))
+                    {
+                        w.exports.push((name.to_string(), text(r, s).to_string()));
+                    }
+                }
+            }
+            "class_declaration" => nest_controller(n, s, line_of, &mut w),
+            "call_expression" => {
+                let Some(func) = n.child_by_field_name("function") else {
+                    continue;
+                };
+                let ft = text(func, s).replace(char::is_whitespace, "");
+                let args = n.child_by_field_name("arguments");
+                let arg0 = args.and_then(|a| a.named_child(0));
+                let arg1 = args.and_then(|a| a.named_child(1));
+                if ft == "NestFactory.createMicroservice" {
+                    w.nest_microservice_only = true;
+                }
+                if ft == "NestFactory.create" {
+                    w.nest_http = true;
+                }
+                // const x = require('./r') is a default binding.
+                if ft == "require" {
+                    if let (Some(spec), Some(decl)) = (
+                        arg0.and_then(|a| string_value(a, s)),
+                        n.parent().filter(|p| p.kind() == "variable_declarator"),
+                    ) {
+                        if let Some(name) = decl
+                            .child_by_field_name("name")
+                            .filter(|x| x.kind() == "identifier")
+                        {
+                            w.bindings
+                                .push((text(name, s).to_string(), spec, "default".into()));
+                        }
+                    }
+                }
+                // serve({ fetch: app.fetch, port }) (Hono / Bun style)
+                if ft == "serve" {
+                    if let Some(p) = arg0.and_then(|o| object_value(o, s, "port")) {
+                        w.listeners.push(Listener {
+                            line: line_of(n.start_byte()),
+                            kind: ListenKind::Http,
+                            port: eval_port(p, s, &consts, 0),
+                        });
+                    }
+                }
+                if func.kind() != "member_expression" {
+                    continue;
+                }
+                let method = func
+                    .child_by_field_name("property")
+                    .map(|p| text(p, s))
+                    .unwrap_or("");
+                let receiver = func
+                    .child_by_field_name("object")
+                    .map(|o| text(o, s).to_string())
+                    .unwrap_or_default();
+                match method {
+                    "listen" => {
+                        let port_node = match arg0 {
+                            Some(o) if o.kind() == "object" => object_value(o, s, "port"),
+                            other => other,
+                        };
+                        let kind = if receiver.contains("net.createServer")
+                            || receiver.starts_with("net.")
+                            || receiver.contains("grpc")
+                        {
+                            ListenKind::Tcp
+                        } else {
+                            ListenKind::Http
+                        };
+                        w.listeners.push(Listener {
+                            line: line_of(n.start_byte()),
+                            kind,
+                            port: port_node
+                                .map(|p| eval_port(p, s, &consts, 0))
+                                .unwrap_or(PortExpr::Unknown),
+                        });
+                    }
+                    "setGlobalPrefix" => {
+                        if let Some(pre) = arg0.and_then(|a| string_value(a, s)) {
+                            let mut excluded = Vec::new();
+                            if let Some(ex) = arg1
+                                .and_then(|o| object_value(o, s, "exclude"))
+                                .filter(|a| a.kind() == "array")
+                            {
+                                let mut c = ex.walk();
+                                for e in ex.named_children(&mut c) {
+                                    let v = string_value(e, s).or_else(|| {
+                                        object_value(e, s, "path").and_then(|p| string_value(p, s))
+                                    });
+                                    if let Some(v) = v {
+                                        excluded.push(clean_path(&v));
+                                    }
+                                }
+                            }
+                            w.global_prefix =
+                                Some((clean_path(&pre), excluded, line_of(n.start_byte())));
+                        }
+                    }
+                    "enableVersioning" => {
+                        let o = arg0;
+                        let ty = o
+                            .and_then(|o| object_value(o, s, "type"))
+                            .map(|t| text(t, s).to_string());
+                        // URI is Nest's default versioning type.
+                        if ty.is_none_or(|t| t.ends_with("URI")) {
+                            let default = o
+                                .and_then(|o| object_value(o, s, "defaultVersion"))
+                                .and_then(|d| string_value(d, s));
+                            w.uri_versioning = Some(default);
+                        }
+                    }
+                    "register" => {
+                        // fastify.register(plugin, { prefix: '/api' })
+                        if let Some(t) = arg0.filter(|a| a.kind() == "identifier") {
+                            let prefix = arg1
+                                .and_then(|o| object_value(o, s, "prefix"))
+                                .and_then(|p| string_value(p, s))
+                                .unwrap_or_default();
+                            w.mounts.push(Mount {
+                                receiver,
+                                prefix: clean_path(&prefix),
+                                target: text(t, s).to_string(),
+                                line: line_of(n.start_byte()),
+                            });
+                        }
+                    }
+                    m if HTTP_METHODS.contains(&m) => {
+                        let path = arg0.and_then(|a| string_value(a, s));
+                        let targets: Vec<tree_sitter::Node> = match &path {
+                            Some(_) => args
+                                .map(|a| {
+                                    let mut c = a.walk();
+                                    a.named_children(&mut c).skip(1).collect()
+                                })
+                                .unwrap_or_default(),
+                            None => arg0.into_iter().collect(),
+                        };
+                        if m == "use" {
+                            // Mount every router-looking argument.
+                            for t in targets {
+                                let target = match t.kind() {
+                                    "identifier" => Some(text(t, s).to_string()),
+                                    "call_expression"
+                                        if t.child_by_field_name("function")
+                                            .is_some_and(|f| text(f, s) == "require") =>
+                                    {
+                                        t.child_by_field_name("arguments")
+                                            .and_then(|a| a.named_child(0))
+                                            .and_then(|a| string_value(a, s))
+                                            .map(|spec| format!("require:{spec}"))
+                                    }
+                                    // `router.routes()` (koa-router)
+                                    "call_expression" => t
+                                        .child_by_field_name("function")
+                                        .and_then(|f| f.child_by_field_name("object"))
+                                        .filter(|o| o.kind() == "identifier")
+                                        .map(|o| text(o, s).to_string()),
+                                    _ => None,
+                                };
+                                if let Some(target) = target {
+                                    w.mounts.push(Mount {
+                                        receiver: receiver.clone(),
+                                        prefix: clean_path(path.as_deref().unwrap_or("")),
+                                        target,
+                                        line: line_of(n.start_byte()),
+                                    });
+                                }
+                            }
+                        } else if let Some(p) = path.filter(|p| p.starts_with('/') || p.is_empty())
+                        {
+                            // `app.route('/x').get(...)` registers on its own;
+                            // a bare `.route('/x')` registers nothing GET-able.
+                            if m == "route" {
+                                let parent_get = n
+                                    .parent()
+                                    .filter(|x| x.kind() == "member_expression")
+                                    .and_then(|x| x.child_by_field_name("property"))
+                                    .is_some_and(|pr| matches!(text(pr, s), "get" | "all"));
+                                if !parent_get {
+                                    continue;
+                                }
+                            }
+                            w.routes.push(Route {
+                                receiver,
+                                path: p,
+                                line: line_of(n.start_byte()),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    if w.nest_microservice_only && !w.nest_http {
+        // A microservice's listen() serves its transport, not HTTP.
+        w.listeners.clear();
+    } else {
+        w.nest_microservice_only = false;
+    }
+    w
+}
+
+fn nest_controller(
+    class: tree_sitter::Node,
+    s: &str,
+    line_of: &dyn Fn(usize) -> usize,
+    w: &mut WebFacts,
+) {
+    // Decorators sit before the class (as siblings under export) or inside it.
+    let mut decorators: Vec<tree_sitter::Node> = Vec::new();
+    let mut c = class.walk();
+    decorators.extend(
+        class
+            .named_children(&mut c)
+            .filter(|d| d.kind() == "decorator"),
+    );
+    if let Some(p) = class.parent().filter(|p| p.kind() == "export_statement") {
+        let mut c = p.walk();
+        decorators.extend(p.named_children(&mut c).filter(|d| d.kind() == "decorator"));
+    }
+    let mut ctrl: Option<Controller> = None;
+    for d in &decorators {
+        let Some((name, arg)) = decorator_call(*d, s) else {
+            continue;
+        };
+        match name.as_str() {
+            "Controller" => {
+                let mut cc = Controller::default();
+                match arg {
+                    Some(a) if a.kind() == "object" => {
+                        cc.path = object_value(a, s, "path")
+                            .and_then(|p| string_value(p, s))
+                            .map(|p| clean_path(&p))
+                            .unwrap_or_default();
+                        cc.version = object_value(a, s, "version").and_then(|v| string_value(v, s));
+                    }
+                    Some(a) => match string_value(a, s) {
+                        Some(p) => cc.path = clean_path(&p),
+                        None => return, // computed path: unknown
+                    },
+                    None => {}
+                }
+                ctrl = Some(cc);
+            }
+            "Version" => {
+                if let Some(c) = ctrl.as_mut() {
+                    c.version = arg.and_then(|a| string_value(a, s));
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(mut ctrl) = ctrl else { return };
+    let Some(body) = class.child_by_field_name("body") else {
+        return;
+    };
+    let mut c = body.walk();
+    let members: Vec<tree_sitter::Node> = body.named_children(&mut c).collect();
+    // In class bodies tree-sitter puts a method's decorators before it.
+    let mut pending: Vec<tree_sitter::Node> = Vec::new();
+    for m in members {
+        if m.kind() == "decorator" {
+            pending.push(m);
+            continue;
+        }
+        let mut own: Vec<tree_sitter::Node> = std::mem::take(&mut pending);
+        let mut mc = m.walk();
+        own.extend(
+            m.named_children(&mut mc)
+                .filter(|d| d.kind() == "decorator"),
+        );
+        let mut route: Option<(String, usize)> = None;
+        let mut version = None;
+        for d in own {
+            let Some((name, arg)) = decorator_call(d, s) else {
+                continue;
+            };
+            if NEST_GETS.contains(&name.as_str()) {
+                match arg {
+                    None => route = Some((String::new(), line_of(d.start_byte()))),
+                    Some(a) => {
+                        if let Some(p) = string_value(a, s) {
+                            route = Some((clean_path(&p), line_of(d.start_byte())));
+                        }
+                    }
+                }
+            } else if name == "Version" {
+                version = arg.and_then(|a| string_value(a, s));
+            }
+        }
+        if let Some((p, line)) = route {
+            ctrl.routes.push((p, version, line));
+        }
+    }
+    w.controllers.push(ctrl);
+}
+
+/// A route the code serves, with where it is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRoute {
+    pub path: String,
+    pub file: String,
+    pub line: usize,
+}
+
+fn join_path(parts: &[&str]) -> String {
+    let joined: Vec<&str> = parts
+        .iter()
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    format!("/{}", joined.join("/"))
+}
+
+/// Every GET-able route the service declares, with the prefixes its mounts,
+/// Nest global prefix and URI versioning put in front. `files` are the
+/// service's modules (entry first); `resolve(from, spec)` finds the file an
+/// import names among them. Routes whose prefix cannot be known (a router
+/// nothing mounts, a parameter) are left out.
+pub fn resolve_routes(
+    files: &[(&str, &WebFacts)],
+    resolve: &dyn Fn(&str, &str) -> Option<String>,
+) -> Vec<ResolvedRoute> {
+    let mut out = Vec::new();
+    let by_file: HashMap<&str, &WebFacts> = files.iter().map(|(f, w)| (*f, *w)).collect();
+    // Nest: global prefix and versioning come from the bootstrap file.
+    let prefix = files.iter().find_map(|(_, w)| w.global_prefix.clone());
+    let versioning = files.iter().find_map(|(_, w)| w.uri_versioning.clone());
+    for (file, w) in files {
+        for c in &w.controllers {
+            for (p, mv, line) in &c.routes {
+                let rel = join_path(&[&c.path, p]);
+                let excluded = prefix
+                    .as_ref()
+                    .is_some_and(|(_, ex, _)| ex.iter().any(|e| format!("/{e}") == rel));
+                let gp = match &prefix {
+                    Some((pre, _, _)) if !excluded => pre.as_str(),
+                    _ => "",
+                };
+                let version = match &versioning {
+                    Some(default) => mv
+                        .clone()
+                        .or_else(|| c.version.clone())
+                        .or_else(|| default.clone())
+                        .map(|v| format!("v{v}")),
+                    None => None,
+                };
+                out.push(ResolvedRoute {
+                    path: join_path(&[gp, version.as_deref().unwrap_or(""), &rel]),
+                    file: file.to_string(),
+                    line: *line,
+                });
+            }
+        }
+    }
+    // Express-style: prefixes flow from application receivers through mounts.
+    let mut prefixes: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut queue: Vec<(String, String, String)> = Vec::new();
+    for (file, w) in files {
+        for a in &w.app_vars {
+            queue.push((file.to_string(), a.clone(), String::new()));
+        }
+    }
+    let mut seen: HashSet<(String, String, String)> = HashSet::new();
+    while let Some((file, recv, pre)) = queue.pop() {
+        if !seen.insert((file.clone(), recv.clone(), pre.clone())) || seen.len() > 10_000 {
+            continue;
+        }
+        let Some(w) = by_file.get(file.as_str()) else {
+            continue;
+        };
+        let own = w
+            .routers
+            .iter()
+            .find(|(n, _)| *n == recv)
+            .map(|(_, p)| p.as_str())
+            .unwrap_or("");
+        let full = join_path(&[&pre, own]);
+        prefixes
+            .entry((file.clone(), recv.clone()))
+            .or_default()
+            .push(full.clone());
+        for m in w.mounts.iter().filter(|m| m.receiver == recv) {
+            let next = join_path(&[&full, &m.prefix]);
+            // Local router, imported router, or require('./x').
+            let target = if let Some(spec) = m.target.strip_prefix("require:") {
+                resolve(&file, spec).map(|f| (f, "default".to_string()))
+            } else if w.routers.iter().any(|(n, _)| *n == m.target)
+                || w.routes.iter().any(|r| r.receiver == m.target)
+            {
+                Some((file.clone(), m.target.clone()))
+            } else if let Some((_, spec, name)) = w.bindings.iter().find(|(l, _, _)| *l == m.target)
+            {
+                resolve(&file, spec).map(|f| (f, name.clone()))
+            } else {
+                None
+            };
+            let Some((tfile, name)) = target else {
+                continue;
+            };
+            let local = if tfile == file {
+                Some(name)
+            } else {
+                by_file.get(tfile.as_str()).and_then(|tw| {
+                    tw.exports
+                        .iter()
+                        .find(|(e, _)| *e == name)
+                        .map(|(_, l)| l.clone())
+                        .or_else(|| {
+                            // The module's only router.
+                            let mut rs: Vec<&String> = tw.routers.iter().map(|(n, _)| n).collect();
+                            rs.dedup();
+                            (rs.len() == 1).then(|| rs[0].clone())
+                        })
+                })
+            };
+            if let Some(local) = local {
+                queue.push((tfile, local, next));
+            }
+        }
+    }
+    for (file, w) in files {
+        for r in &w.routes {
+            if let Some(ps) = prefixes.get(&(file.to_string(), r.receiver.clone())) {
+                for pre in ps {
+                    out.push(ResolvedRoute {
+                        path: join_path(&[pre, &r.path]),
+                        file: file.to_string(),
+                        line: r.line,
+                    });
+                }
+            }
+        }
+    }
+    out.retain(|r| !r.path.contains(':') && !r.path.contains('*') && !r.path.contains('('));
+    out.sort_by(|a, b| (&a.file, a.line, &a.path).cmp(&(&b.file, b.line, &b.path)));
+    out.dedup();
+    out
+}
+
+/// The route a probe should use: a health-like route, else `/` when the
+/// code serves it. None when the code declares neither.
+pub fn health_route(routes: &[ResolvedRoute]) -> Option<&ResolvedRoute> {
+    const WORDS: &[&str] = &["health", "healthz", "ping", "status", "ready", "live"];
+    for w in WORDS {
+        if let Some(r) = routes.iter().find(|r| {
+            r.path
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.to_ascii_lowercase().contains(w))
+        }) {
+            return Some(r);
+        }
+    }
+    routes.iter().find(|r| r.path == "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use std::path::Path;
+
+    fn facts(rel: &str, text: &str) -> WebFacts {
+        crate::formats::appcode::parse(0, &SourceFile::from_text(rel, Path::new("x"), text, 0o644))
+            .web
+    }
+
+    #[test]
+    fn listen_ports() {
+        let w = facts("a/src/main.ts", "const port = Number(process.env.PORT) || 6004;\nconst app = express();\napp.listen(port, '0.0.0.0');\n");
+        assert_eq!(
+            w.listeners,
+            vec![Listener {
+                line: 3,
+                kind: ListenKind::Http,
+                port: PortExpr::Env {
+                    name: "PORT".into(),
+                    default: Some(6004)
+                }
+            }]
+        );
+        let w = facts("a/src/main.ts", "const app = await NestFactory.create(AppModule);\nawait app.listen(parseInt(process.env.APP_PORT ?? '3000', 10));\n");
+        assert_eq!(
+            w.listeners[0].port,
+            PortExpr::Env {
+                name: "APP_PORT".into(),
+                default: Some(3000)
+            }
+        );
+        let w = facts(
+            "a/src/main.ts",
+            "const PORT = 8080;\nserver.listen({ port: PORT, host: '0.0.0.0' });\n",
+        );
+        assert_eq!(w.listeners[0].port, PortExpr::Literal(8080));
+        let w = facts(
+            "a/src/main.ts",
+            "await app.listen(config.get('PORT', 4000));\n",
+        );
+        assert_eq!(
+            w.listeners[0].port,
+            PortExpr::Env {
+                name: "PORT".into(),
+                default: Some(4000)
+            }
+        );
+        let w = facts("a/src/main.ts", "await app.listen(this.config.port);\n");
+        assert_eq!(w.listeners[0].port, PortExpr::Unknown);
+        // A Nest microservice (Kafka transport) serves no HTTP.
+        let w = facts("a/src/main.ts", "const app = await NestFactory.createMicroservice(AppModule, { transport: Transport.KAFKA });\nawait app.listen();\n");
+        assert!(w.listeners.is_empty());
+        assert!(w.nest_microservice_only);
+    }
+
+    fn resolve_all(files: &[(&str, &str)]) -> Vec<String> {
+        let parsed: Vec<(String, WebFacts)> = files
+            .iter()
+            .map(|(f, t)| (f.to_string(), facts(f, t)))
+            .collect();
+        let refs: Vec<(&str, &WebFacts)> = parsed.iter().map(|(f, w)| (f.as_str(), w)).collect();
+        let names: Vec<String> = files.iter().map(|(f, _)| f.to_string()).collect();
+        let resolve = |from: &str, spec: &str| {
+            crate::formats::appcode::resolve_import(from, spec)
+                .into_iter()
+                .find(|c| names.contains(c))
+        };
+        resolve_routes(&refs, &resolve)
+            .into_iter()
+            .map(|r| r.path)
+            .collect()
+    }
+
+    #[test]
+    fn nest_prefix_controllers_versioning() {
+        let r = resolve_all(&[
+            ("s/src/main.ts", "import { AppModule } from './app.module';\nasync function b() {\n  const app = await NestFactory.create(AppModule);\n  app.setGlobalPrefix('api/v2', { exclude: ['ping'] });\n  await app.listen(3000);\n}\n"),
+            ("s/src/health.controller.ts", "@Controller('health')\nexport class HealthController {\n  @Get()\n  check() {}\n  @Post('x')\n  p() {}\n}\n@Controller()\nexport class PingController {\n  @Get('ping')\n  ping() {}\n}\n"),
+        ]);
+        assert_eq!(r, vec!["/api/v2/health", "/ping"]);
+        let r = resolve_all(&[
+            ("s/src/main.ts", "const app = await NestFactory.create(AppModule);\napp.enableVersioning({ type: VersioningType.URI, defaultVersion: '1' });\napp.setGlobalPrefix('api');\n"),
+            ("s/src/c.ts", "@Controller({ path: 'health-check', version: '2' })\nexport class C {\n  @Get()\n  h() {}\n}\n@Controller('status')\nexport class D {\n  @Get()\n  h() {}\n}\n"),
+        ]);
+        assert_eq!(r, vec!["/api/v2/health-check", "/api/v1/status"]);
+    }
+
+    #[test]
+    fn express_router_mounted() {
+        let r = resolve_all(&[
+            ("s/src/index.ts", "import express from 'express';\nimport api from './routes';\nconst app = express();\napp.use('/api', api);\napp.listen(3000);\n"),
+            ("s/src/routes.ts", "import { Router } from 'express';\nconst router = Router();\nrouter.get('/health', (req, res) => res.send('ok'));\nrouter.get('/users/:id', h);\nexport default router;\n"),
+        ]);
+        assert_eq!(r, vec!["/api/health"]);
+        // A router nothing mounts gives no route.
+        let r = resolve_all(&[(
+            "s/src/index.ts",
+            "const r = express.Router();\nr.get('/health', h);\n",
+        )]);
+        assert!(r.is_empty());
+        // koa-router with a prefix, mounted through routes()
+        let r = resolve_all(&[("s/src/index.ts", "const app = new Koa();\nconst router = new Router({ prefix: '/v1' });\nrouter.get('/ping', h);\napp.use(router.routes());\napp.listen(80);\n")]);
+        assert_eq!(r, vec!["/v1/ping"]);
+    }
+}
