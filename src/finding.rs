@@ -100,6 +100,16 @@ pub struct Finding {
     pub fix: Option<Fix>,
     /// Why there is no fix, when that is worth telling.
     pub no_fix_reason: Option<String>,
+    /// Other rules' findings about the same problem, merged into this one.
+    pub related: Vec<Related>,
+}
+
+/// A location another rule reported for the same problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub code: &'static str,
+    pub path: String,
+    pub line: usize,
 }
 
 impl Finding {

@@ -17,6 +17,128 @@ pub struct Inferred<T> {
     pub source: String,
 }
 
+/// How much a source proves. The app's own code read with the value the
+/// container gets, the user's `prodsafe.toml`, compose `build.target` and
+/// Dockerfile instructions of the stage that runs are strong; declarations
+/// nothing checks (`EXPOSE`, compose `ports`/`expose` alone, a variable the
+/// code never reads, an nginx upstream) are weak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strength {
+    Weak,
+    Strong,
+}
+
+/// One source of a fact: what kind of evidence, where, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Evidence {
+    pub kind: String,
+    pub file: String,
+    pub line: usize,
+    /// The value this source gives, as text.
+    pub value: String,
+    pub strength: Strength,
+    /// This source disagrees with the fact's value.
+    pub disagrees: bool,
+}
+
+impl Evidence {
+    pub fn new(kind: &str, file: &str, line: usize, value: impl ToString, strength: Strength) -> Evidence {
+        Evidence {
+            kind: kind.to_string(),
+            file: file.to_string(),
+            line,
+            value: value.to_string(),
+            strength,
+            disagrees: false,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        let at = if self.file.is_empty() {
+            String::new()
+        } else if self.line == 0 {
+            format!(" in {}", self.file)
+        } else {
+            format!(" at {}:{}", self.file, self.line)
+        };
+        format!("{} `{}`{at}", self.kind, self.value)
+    }
+}
+
+/// An inferred fact of a service with the sources that support (or
+/// contradict) it and its strength.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact<T> {
+    pub value: T,
+    /// The deciding source, described (`app listen at apps/a/src/main.ts:9`).
+    pub source: String,
+    pub strength: Strength,
+    /// Every source seen, deciding one first.
+    pub evidence: Vec<Evidence>,
+    /// A source disagrees with the value.
+    pub contested: bool,
+}
+
+impl<T> Fact<T> {
+    pub fn strong(value: T, ev: Evidence) -> Fact<T> {
+        Fact {
+            value,
+            source: ev.describe(),
+            strength: Strength::Strong,
+            evidence: vec![ev],
+            contested: false,
+        }
+    }
+
+    pub fn weak(value: T, ev: Evidence) -> Fact<T> {
+        Fact {
+            value,
+            source: ev.describe(),
+            strength: Strength::Weak,
+            evidence: vec![ev],
+            contested: false,
+        }
+    }
+
+    /// Strong and uncontested: a fix may rely on it and stay safe.
+    pub fn sound(&self) -> bool {
+        self.strength == Strength::Strong && !self.contested
+    }
+
+    /// Why a fix using this fact is not safe (None when it is sound).
+    pub fn weakness(&self, what: &str) -> Option<String> {
+        if self.contested {
+            let others: Vec<String> = self
+                .evidence
+                .iter()
+                .filter(|e| e.disagrees)
+                .map(|e| e.describe())
+                .collect();
+            Some(format!(
+                "{what} contested: {} vs {}",
+                self.source,
+                others.join(", ")
+            ))
+        } else if self.strength == Strength::Weak {
+            Some(format!("{what} only from {}", self.source))
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether the service starts a server, as far as its code shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listening {
+    Http,
+    Tcp,
+    /// The entry code and its modules start no server.
+    No,
+    /// No entry code was found.
+    Unknown,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Health {
     /// Healthcheck in the compose file (own, merged or via `extends`).
@@ -59,8 +181,26 @@ pub struct ServiceNode {
     /// The runtime base image: final stage's root image, or compose `image`.
     pub image: Option<String>,
     pub node: bool,
-    pub port: Option<Inferred<u16>>,
-    pub health_path: Inferred<String>,
+    /// The port the process listens on.
+    pub port: Option<Fact<u16>>,
+    /// Whether the process starts a server at all.
+    pub listens: Fact<Listening>,
+    /// A route the code serves that a probe can use (health-like, else `/`),
+    /// or one an existing probe of the project uses.
+    pub health_route: Option<Fact<String>>,
+    /// The Dockerfile stage that runs (compose `build.target`, else the last).
+    pub stage: Option<Fact<String>>,
+    /// Index of that stage in the Dockerfile.
+    pub stage_index: Option<usize>,
+    /// The user the container runs as.
+    pub user: Option<Fact<String>>,
+    /// Tools the runtime image ships (from the image table).
+    pub tools: Option<Fact<Vec<String>>>,
+    /// Overlay compose services layered onto this one (compose, service),
+    /// the last applied first.
+    pub layers: Vec<(usize, usize)>,
+    /// The service's compose file (or an overlay on it) is a dev/local/test stack.
+    pub dev: bool,
     pub app_entry: Option<String>,
     pub health: Health,
     pub long_running: bool,
@@ -86,10 +226,19 @@ pub struct ImageNode {
     /// the container.
     pub entry_script: Option<String>,
     pub entry_script_container: Option<String>,
-    /// The root image of the final stage.
+    /// The root image of the runtime stage.
     pub base: String,
     /// Services (indices into `Graph::services`) built from it.
     pub services: Vec<usize>,
+    /// Index of the stage that runs: the compose `build.target` its
+    /// services use, else the last stage.
+    pub stage: usize,
+    /// A runtime image: built by a compose service or a workflow (or the
+    /// project builds none of its Dockerfiles that way), and not a
+    /// dev-container / workspace image.
+    pub runtime: bool,
+    /// Why it is not a runtime image.
+    pub not_runtime: Option<String>,
 }
 
 /// An entrypoint script in scope: run by an image, or named `*entrypoint*`.
@@ -165,11 +314,48 @@ impl Graph {
                     .or_insert(Some(rel));
             }
         }
+        // Overlays: a service of an overlay that its base stack declares is
+        // layered onto that service, not a service of its own.
+        let root_base = |mut ci: usize| {
+            for _ in 0..8 {
+                match p.layers.get(ci).and_then(|l| l.base) {
+                    Some(b) => ci = b,
+                    None => break,
+                }
+            }
+            ci
+        };
+        let mut layered: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+        let mut is_layer: std::collections::HashSet<(usize, usize)> = Default::default();
+        for (ci, c) in p.compose.iter().enumerate() {
+            if p.layers.get(ci).and_then(|l| l.base).is_none() {
+                continue;
+            }
+            let b = root_base(ci);
+            for (si, s) in c.services.iter().enumerate() {
+                if let Some(bi) = p.compose[b].services.iter().position(|x| x.name == s.name) {
+                    layered.entry((b, bi)).or_default().push((ci, si));
+                    is_layer.insert((ci, si));
+                }
+            }
+        }
+        let ctx = Ctx::new(p);
         for (ci, c) in p.compose.iter().enumerate() {
             let compose_rel = p.files[c.file].rel.clone();
             for (si, s) in c.services.iter().enumerate() {
-                let chain = extends_chain(p, ci, s);
-                let node = service_node(p, ci, si, &compose_rel, &chain, &completes, &by_dir);
+                if is_layer.contains(&(ci, si)) {
+                    continue;
+                }
+                let mut layers = layered.remove(&(ci, si)).unwrap_or_default();
+                layers.reverse();
+                let mut chain: Vec<(usize, &Service)> = layers
+                    .iter()
+                    .map(|&(cj, sj)| (cj, &p.compose[cj].services[sj]))
+                    .collect();
+                chain.extend(extends_chain(p, ci, s));
+                let mut node = service_node(p, &ctx, ci, si, &compose_rel, &chain, &completes, &by_dir);
+                node.dev = p.layers.get(ci).is_some_and(|l| l.dev);
+                node.layers = layers;
                 g.by_name.insert((ci, s.name.clone()), g.services.len());
                 g.services.push(node);
             }
@@ -181,6 +367,8 @@ impl Graph {
             }
             g.by_service_name.entry(s.name.clone()).or_insert(i);
         }
+        let compose_builds = g.services.iter().any(|s| s.dockerfile.is_some());
+        let wf = workflow_builds(p);
         for (fi, df) in &p.dockerfiles {
             let rel = p.files[*fi].rel.clone();
             let services: Vec<usize> = by_dockerfile.remove(rel.as_str()).unwrap_or_default();
@@ -188,11 +376,40 @@ impl Graph {
                 .iter()
                 .find_map(|&i| g.services[i].context.clone())
                 .unwrap_or_else(|| guess_context(p, &rel, df));
-            let img = image_node(p, &rel, df, context, services);
+            // The stage its services run: the last stage if any runs it,
+            // else the first target named.
+            let last = df.stages.len().saturating_sub(1);
+            let stages: Vec<usize> = services
+                .iter()
+                .filter_map(|&i| g.services[i].stage_index)
+                .collect();
+            let stage = if stages.is_empty() || stages.contains(&last) {
+                last
+            } else {
+                stages[0]
+            };
+            let lower = rel.to_ascii_lowercase();
+            let not_runtime = if lower.contains(".devcontainer/") || lower.starts_with(".devcontainer") {
+                Some("a dev-container image (`.devcontainer/`)".to_string())
+            } else if lower.rsplit('/').next().is_some_and(|n| n.contains("gitpod")) {
+                Some("a Gitpod workspace image".to_string())
+            } else if services.is_empty()
+                && (compose_builds || !wf.is_empty())
+                && !wf.iter().any(|re| re.is_match(&rel))
+            {
+                Some("no compose service or workflow builds it".to_string())
+            } else {
+                None
+            };
+            let mut img = image_node(p, &rel, df, context, services, stage);
+            img.runtime = not_runtime.is_none();
+            img.not_runtime = not_runtime;
             if let Some(sc) = &img.entry_script {
-                g.image_by_script
-                    .entry(sc.clone())
-                    .or_insert(g.images.len());
+                if img.runtime {
+                    g.image_by_script
+                        .entry(sc.clone())
+                        .or_insert(g.images.len());
+                }
             }
             g.image_by_dockerfile.insert(rel, g.images.len());
             g.images.push(img);
@@ -211,7 +428,7 @@ impl Graph {
             let mut known_env = std::collections::HashSet::new();
             if let Some(img) = image.map(|i| &g.images[i]) {
                 if let Some(df) = p.dockerfile(&img.dockerfile) {
-                    if let Some(st) = df.final_stage() {
+                    if let Some(st) = df.stages.get(img.stage) {
                         known_env.extend(df.env(st).into_iter().map(|(k, _)| k));
                     }
                 }
@@ -396,8 +613,9 @@ fn image_node(
     df: &Dockerfile,
     context: String,
     services: Vec<usize>,
+    stage: usize,
 ) -> ImageNode {
-    let st = df.final_stage();
+    let st = df.stages.get(stage);
     let mut command = Vec::new();
     let mut command_line = None;
     let mut base = String::new();
@@ -445,6 +663,9 @@ fn image_node(
         entry_script_container,
         base,
         services,
+        stage,
+        runtime: true,
+        not_runtime: None,
     }
 }
 
@@ -478,8 +699,249 @@ fn extends_chain<'a>(p: &'a Project, ci: usize, s: &'a Service) -> Vec<(usize, &
     out
 }
 
+
+/// What the whole project says about one service from elsewhere: ports
+/// other files point at (nginx upstreams, `http://name:port` in another
+/// service's environment) and probes the project already has for it
+/// (healthchecks in other compose files, `healthcheck.sh` scripts).
+struct Ctx {
+    /// service name -> port declarations found elsewhere
+    pointed: HashMap<String, Vec<Evidence>>,
+    /// service name -> (compose index, probe port, probe path, evidence)
+    probes: HashMap<String, Vec<(usize, Option<u16>, String, Evidence)>>,
+    /// folder -> (probe port, probe path, evidence) from a healthcheck script
+    script_probes: HashMap<String, (Option<u16>, String, Evidence)>,
+}
+
+fn probe_url(text: &str) -> Option<(Option<u16>, String)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(\d+))?(/[A-Za-z0-9._~/-]*)?",
+        )
+        .unwrap()
+    });
+    let c = re.captures(text)?;
+    Some((
+        c.get(1).and_then(|m| m.as_str().parse().ok()),
+        c.get(2)
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
+    ))
+}
+
+impl Ctx {
+    fn new(p: &Project) -> Ctx {
+        let mut pointed: HashMap<String, Vec<Evidence>> = HashMap::new();
+        for n in &p.nginx {
+            let rel = &p.files[n.file].rel;
+            for u in &n.upstreams {
+                for t in &u.servers {
+                    if let Some(port) = t.port {
+                        pointed.entry(t.host.clone()).or_default().push(Evidence::new(
+                            "nginx upstream server",
+                            rel,
+                            t.line,
+                            port,
+                            Strength::Weak,
+                        ));
+                    }
+                }
+            }
+            for t in &n.proxy_passes {
+                if let Some(port) = t.port {
+                    pointed.entry(t.host.clone()).or_default().push(Evidence::new(
+                        "nginx proxy_pass",
+                        rel,
+                        t.line,
+                        port,
+                        Strength::Weak,
+                    ));
+                }
+            }
+        }
+        static URL: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let url = URL.get_or_init(|| {
+            regex::Regex::new(r"^(?:https?|ws|grpc)://([A-Za-z0-9_.-]+):(\d+)(?:/|$)").unwrap()
+        });
+        let mut probes: HashMap<String, Vec<(usize, Option<u16>, String, Evidence)>> =
+            HashMap::new();
+        for (ci, c) in p.compose.iter().enumerate() {
+            let rel = &p.files[c.file].rel;
+            for s in &c.services {
+                for (k, v) in &s.environment {
+                    let Some(v) = v else { continue };
+                    if let Some(m) = url.captures(v) {
+                        if let Ok(port) = m[2].parse::<u16>() {
+                            if m[1] != s.name {
+                                pointed.entry(m[1].to_string()).or_default().push(Evidence::new(
+                                    &format!("`{}` environment.{k}", s.name),
+                                    rel,
+                                    0,
+                                    port,
+                                    Strength::Weak,
+                                ));
+                            }
+                        }
+                    }
+                }
+                if let Healthcheck::Defined { test, line } = &s.healthcheck {
+                    if let Some((port, path)) = probe_url(&test.join(" ")) {
+                        probes.entry(s.name.clone()).or_default().push((
+                            ci,
+                            port,
+                            path.clone(),
+                            Evidence::new("existing compose probe", rel, *line, path, Strength::Strong),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut script_probes = HashMap::new();
+        for sc in &p.scripts {
+            let rel = &p.files[sc.file].rel;
+            let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+            if !name.contains("healthcheck") && !name.contains("health-check") {
+                continue;
+            }
+            if let Some((port, path)) = probe_url(&p.files[sc.file].text) {
+                let line = p.files[sc.file]
+                    .text
+                    .lines()
+                    .position(|l| l.contains(&path) && l.contains("http"))
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
+                // The script serves its own folder and the folder above
+                // (`apps/api/scripts/healthcheck.sh` -> `apps/api`).
+                let dir = parent(rel).to_string();
+                let ev = Evidence::new("existing healthcheck script", rel, line, &path, Strength::Strong);
+                script_probes
+                    .entry(parent(&dir).to_string())
+                    .or_insert((port, path.clone(), ev.clone()));
+                script_probes.insert(dir, (port, path, ev));
+            }
+        }
+        Ctx {
+            pointed,
+            probes,
+            script_probes,
+        }
+    }
+}
+
+/// Dockerfile paths workflows build (`docker/build-push-action` `file:` /
+/// `context:`, `docker build -f X` / `docker build DIR`), as patterns where
+/// `${{ ... }}` matches one path segment.
+fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
+    let mut pats: Vec<String> = Vec::new();
+    static DB: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let db = DB.get_or_init(|| {
+        regex::Regex::new(r"docker\s+(?:buildx\s+)?build\b([^\n]*)").unwrap()
+    });
+    for w in &p.workflows {
+        for j in &w.jobs {
+            for st in &j.steps {
+                let ctx = st.with("context");
+                if let Some(f) = st.with("file") {
+                    pats.push(f.to_string());
+                } else if let Some(c) = ctx {
+                    if st.uses.as_deref().is_some_and(|u| u.contains("build-push-action")) {
+                        pats.push(format!("{}/Dockerfile", c.trim_end_matches('/')));
+                    }
+                } else if st.uses.as_deref().is_some_and(|u| u.contains("build-push-action")) {
+                    pats.push("Dockerfile".into());
+                }
+                if let Some(run) = &st.run {
+                    for c in db.captures_iter(run) {
+                        let args: Vec<&str> = c[1].split_whitespace().collect();
+                        let mut file = None;
+                        let mut positional = None;
+                        let mut i = 0;
+                        while i < args.len() {
+                            let a = args[i];
+                            if a == "-f" || a == "--file" {
+                                file = args.get(i + 1).map(|x| x.to_string());
+                                i += 2;
+                                continue;
+                            }
+                            if let Some(v) = a.strip_prefix("--file=") {
+                                file = Some(v.to_string());
+                            } else if a.starts_with('-') {
+                                // flags with a value
+                                if matches!(a, "-t" | "--tag" | "--build-arg" | "--target" | "--platform" | "--label" | "--cache-from" | "--cache-to" | "--secret" | "--output" | "-o") {
+                                    i += 1;
+                                }
+                            } else if !matches!(a, "&&" | "|" | ";" | "\\") {
+                                positional = Some(a.to_string());
+                            }
+                            i += 1;
+                        }
+                        match (file, positional) {
+                            (Some(f), _) => pats.push(f),
+                            (None, Some(c)) => pats.push(format!("{}/Dockerfile", c.trim_end_matches('/'))),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    static EXPR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let expr = EXPR.get_or_init(|| regex::Regex::new(r"\$\{\{[^}]*\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?").unwrap());
+    pats.into_iter()
+        .filter_map(|pat| {
+            let pat = pat.trim().trim_matches(|c| c == '"' || c == '\'');
+            let pat = pat.trim_start_matches("./");
+            let pat = if pat == "." || pat.is_empty() { "Dockerfile" } else { pat };
+            let mut re = String::from("^");
+            let mut last = 0;
+            for m in expr.find_iter(pat) {
+                re.push_str(&regex::escape(&pat[last..m.start()]));
+                re.push_str("[^/]+");
+                last = m.end();
+            }
+            re.push_str(&regex::escape(&pat[last..]));
+            re.push('$');
+            let re = re.replace("/\\./", "/");
+            regex::Regex::new(&re).ok()
+        })
+        .collect()
+}
+
+/// The port a `next start` command serves on: `-p N` / `--port N`, else the
+/// `PORT` the container sets, else 3000. None when `words` is no `next start`.
+fn next_start_port(words: &[String]) -> Option<Option<u16>> {
+    let i = words.iter().position(|w| w == "next" || w.ends_with("/next"))?;
+    if words.get(i + 1).map(String::as_str) != Some("start") {
+        return None;
+    }
+    let mut it = words[i + 2..].iter();
+    while let Some(w) = it.next() {
+        if w == "-p" || w == "--port" {
+            return Some(it.next().and_then(|v| v.parse().ok()));
+        }
+        if let Some(v) = w.strip_prefix("--port=").or_else(|| w.strip_prefix("-p=")) {
+            return Some(v.parse().ok());
+        }
+    }
+    Some(None)
+}
+
+/// `scripts.start` of the package.json in a folder, read once per service.
+fn package_start_script(p: &Project, dir: &str) -> Option<String> {
+    let rel = join(dir, "package.json")?;
+    if !p.all_paths.contains(&rel) {
+        return None;
+    }
+    let text = std::fs::read_to_string(p.root.join(&rel)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("scripts")?.get("start")?.as_str().map(str::to_string)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn service_node(
     p: &Project,
+    ctx: &Ctx,
     ci: usize,
     si: usize,
     compose_rel: &str,
@@ -487,18 +949,21 @@ fn service_node(
     completes: &HashMap<(usize, String), bool>,
     by_dir: &HashMap<&str, Option<&str>>,
 ) -> ServiceNode {
-    let s = chain[0].1;
+    let s = &p.compose[ci].services[si];
     let cfg = p.config.service(&s.name);
-    let compose_dir = parent(compose_rel);
-    let first = |f: &dyn Fn(&Service) -> bool| chain.iter().map(|(_, x)| *x).find(|x| f(x));
+    let compose_dir_of = |cj: usize| parent(&p.files[p.compose[cj].file].rel).to_string();
+    let rel_of = |cj: usize| p.files[p.compose[cj].file].rel.clone();
+    let first = |f: &dyn Fn(&Service) -> bool| chain.iter().find(|(_, x)| f(x)).copied();
 
     // Build context and Dockerfile.
     let (mut context, mut dockerfile, mut missing_build) = (None, None, None);
-    if let Some(b) = first(&|x| x.build_context.is_some()) {
-        let ctx = b.build_context.as_deref().unwrap_or(".");
-        match join(compose_dir, ctx) {
+    if let Some((bc, b)) = first(&|x| x.build_context.is_some()) {
+        let ctx_s = b.build_context.as_deref().unwrap_or(".");
+        match join(&compose_dir_of(bc), ctx_s) {
             Some(ctx_rel) if p.exists(&ctx_rel) => {
-                let df_name = b.dockerfile.as_deref().unwrap_or("Dockerfile");
+                let df_name = first(&|x| x.dockerfile.is_some())
+                    .and_then(|(_, x)| x.dockerfile.as_deref())
+                    .unwrap_or("Dockerfile");
                 match join(&ctx_rel, df_name) {
                     Some(df) if p.all_paths.contains(&df) => dockerfile = Some(df),
                     Some(df) => missing_build = Some(df),
@@ -507,11 +972,11 @@ fn service_node(
                 context = Some(ctx_rel);
             }
             Some(ctx_rel) => missing_build = Some(ctx_rel),
-            None => missing_build = Some(ctx.to_string()),
+            None => missing_build = Some(ctx_s.to_string()),
         }
     }
     if dockerfile.is_none() && missing_build.is_none() {
-        if let Some(img) = first(&|x| x.image.is_some()).and_then(|x| x.image.as_deref()) {
+        if let Some(img) = first(&|x| x.image.is_some()).and_then(|(_, x)| x.image.as_deref()) {
             let (repo, _) = images::name_and_tag(img);
             let name = repo.rsplit('/').next().unwrap_or(&repo);
             if let Some(Some(df)) = by_dir.get(name) {
@@ -520,10 +985,41 @@ fn service_node(
         }
     }
     let df_model = dockerfile.as_deref().and_then(|d| p.dockerfile(d));
-    let final_stage = df_model.and_then(|d| d.final_stage());
-    let image = match (df_model, final_stage) {
+
+    // The stage that runs.
+    let mut stage = None;
+    let mut stage_index = None;
+    if let (Some(d), Some(df)) = (df_model, dockerfile.as_deref()) {
+        match first(&|x| x.target.is_some()).and_then(|(cj, x)| x.target.clone().map(|t| (cj, t))) {
+            Some((cj, (t, line))) => match d.stage_by_name(&t) {
+                Some(st) => {
+                    stage_index = Some(st.index);
+                    stage = Some(Fact::strong(
+                        t.clone(),
+                        Evidence::new("compose build.target", &rel_of(cj), line, &t, Strength::Strong),
+                    ));
+                }
+                None => {
+                    // A target no stage has: the build fails (DKR010 territory);
+                    // nothing is known about what runs.
+                }
+            },
+            None => {
+                if let Some(st) = d.final_stage() {
+                    stage_index = Some(st.index);
+                    let name = st.name.clone().unwrap_or_else(|| format!("#{}", st.index));
+                    stage = Some(Fact::strong(
+                        name,
+                        Evidence::new("last stage", df, st.from_line, st.name.clone().unwrap_or_else(|| st.base.clone()), Strength::Strong),
+                    ));
+                }
+            }
+        }
+    }
+    let run_stage = df_model.zip(stage_index).and_then(|(d, i)| d.stages.get(i));
+    let image = match (df_model, run_stage) {
         (Some(d), Some(st)) => Some(d.root_image(st)),
-        _ => first(&|x| x.image.is_some()).and_then(|x| x.image.clone()),
+        _ => first(&|x| x.image.is_some()).and_then(|(_, x)| x.image.clone()),
     };
     let node = image.as_deref().is_some_and(images::is_node);
     let service_dir = dockerfile
@@ -534,100 +1030,361 @@ fn service_node(
     // App entry.
     let app_entry = service_dir.as_deref().and_then(|dir| {
         [
-            "main.ts",
-            "main.js",
-            "main.mjs",
-            "index.ts",
-            "index.js",
-            "server.ts",
-            "server.js",
+            "main.ts", "main.js", "main.mjs", "index.ts", "index.js", "server.ts", "server.js",
         ]
         .iter()
         .filter_map(|f| join(dir, &format!("src/{f}")))
         .find(|rel| p.app(rel).is_some())
     });
-    let app = app_entry.as_deref().and_then(|a| p.app(a));
+    let closure: Vec<&crate::formats::appcode::AppFile> = app_entry
+        .as_deref()
+        .map(|e| p.app_closure(e))
+        .unwrap_or_default();
 
-    // Port, in the documented order.
-    let loc = |file: &str, line: usize| format!("{file}:{line}");
-    let mut port: Option<Inferred<u16>> = cfg.and_then(|c| c.port).map(|v| Inferred {
-        value: v,
-        source: "prodsafe.toml".into(),
-    });
-    for (cj, x) in chain {
-        if port.is_some() {
-            break;
-        }
-        let rel = &p.files[p.compose[*cj].file].rel;
-        if let Some(pt) = x.ports.first() {
-            port = Some(Inferred {
-                value: pt.container,
-                source: format!("compose ports at {}", loc(rel, pt.line)),
-            });
-        } else if let Some(pt) = x.expose.first() {
-            port = Some(Inferred {
-                value: pt.container,
-                source: format!("compose expose at {}", loc(rel, pt.line)),
-            });
-        } else if let Some(v) = x.env("PORT").and_then(crate::formats::compose::parse_port) {
-            port = Some(Inferred {
-                value: v,
-                source: format!("compose environment.PORT in {rel}"),
-            });
-        }
-    }
-    if port.is_none() {
-        if let (Some(d), Some(st), Some(df)) = (df_model, final_stage, dockerfile.as_deref()) {
-            if let Some((v, line)) = d.exposed(st).first() {
-                port = Some(Inferred {
-                    value: *v,
-                    source: format!("Dockerfile EXPOSE at {}", loc(df, *line)),
-                });
-            } else if let Some(v) = d
-                .env(st)
-                .iter()
-                .find(|(k, _)| k == "PORT")
-                .and_then(|(_, v)| v.parse::<u16>().ok())
-            {
-                port = Some(Inferred {
-                    value: v,
-                    source: format!("Dockerfile ENV PORT in {df}"),
-                });
+    // Environment the container gets: compose (layers, own, extends) then
+    // the runtime stage's ENV.
+    let df_env: Vec<(String, String)> = df_model
+        .zip(run_stage)
+        .map(|(d, st)| d.env(st))
+        .unwrap_or_default();
+    let has_env_file = chain.iter().any(|(_, x)| !x.env_files.is_empty());
+    let container_env = |name: &str| -> Option<(Option<String>, Evidence)> {
+        for (cj, x) in chain {
+            if let Some((_, v)) = x.environment.iter().find(|(k, _)| k == name) {
+                return Some((
+                    v.clone(),
+                    Evidence::new(&format!("compose environment.{name}"), &rel_of(*cj), 0, v.as_deref().unwrap_or("(from the host)"), Strength::Strong),
+                ));
             }
         }
-    }
-    if port.is_none() {
-        if let (Some(a), Some(rel)) = (app, app_entry.as_deref()) {
-            if let Some((v, line)) = a.ports.first() {
-                port = Some(Inferred {
-                    value: *v,
-                    source: format!("app listen at {}", loc(rel, *line)),
-                });
-            }
-        }
-    }
-
-    let health_path = if let Some(h) = cfg.and_then(|c| c.health_path.clone()) {
-        Inferred {
-            value: h,
-            source: "prodsafe.toml".into(),
-        }
-    } else if let Some((route, line)) = app.and_then(|a| a.health_routes.first()) {
-        Inferred {
-            value: route.clone(),
-            source: format!(
-                "health route at {}",
-                loc(app_entry.as_deref().unwrap_or(""), *line)
-            ),
-        }
-    } else {
-        Inferred {
-            value: "/".into(),
-            source: "default".into(),
-        }
+        df_env.iter().find(|(k, _)| k == name).map(|(_, v)| {
+            (
+                Some(v.clone()),
+                Evidence::new(&format!("Dockerfile ENV {name}"), dockerfile.as_deref().unwrap_or(""), 0, v, Strength::Strong),
+            )
+        })
     };
 
-    // Healthcheck: compose (own, merged, extended) first, then the image.
+    // The command the container runs (compose override, else the image's).
+    let command: Vec<String> = {
+        let ep = first(&|x| x.entrypoint.is_some()).and_then(|(_, x)| x.entrypoint.clone());
+        let cmd = first(&|x| x.command.is_some()).and_then(|(_, x)| x.command.clone());
+        match (ep, cmd) {
+            (None, None) => df_model
+                .zip(run_stage)
+                .map(|(d, st)| {
+                    let mut v = Vec::new();
+                    if let Some(e) = d.last_in(st, "ENTRYPOINT") {
+                        v.extend(e.words());
+                    }
+                    if let Some(c) = d.last_in(st, "CMD") {
+                        v.extend(c.words());
+                    }
+                    v
+                })
+                .unwrap_or_default(),
+            (e, c) => e.into_iter().flatten().chain(c.into_iter().flatten()).collect(),
+        }
+    };
+    let command: Vec<String> = command
+        .iter()
+        .flat_map(|w| w.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    // `next start`, directly or through `npm start`.
+    let next_port: Option<(Option<u16>, String)> = next_start_port(&command)
+        .map(|p| (p, "command `next start`".to_string()))
+        .or_else(|| {
+            let runs_start = command.windows(2).any(|w| {
+                matches!(w[0].as_str(), "npm" | "yarn" | "pnpm") && w[1] == "start"
+            }) || command.windows(3).any(|w| {
+                matches!(w[0].as_str(), "npm" | "yarn" | "pnpm") && w[1] == "run" && w[2] == "start"
+            });
+            if !runs_start {
+                return None;
+            }
+            let script = service_dir
+                .as_deref()
+                .and_then(|d| package_start_script(p, d))?;
+            let words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+            next_start_port(&words).map(|p| (p, format!("package.json start `{script}`")))
+        });
+
+    // Listening and the port, in the documented evidence order.
+    let mut code_ports: Vec<(u16, Evidence, Strength)> = Vec::new();
+    let mut listen_kind: Option<Listening> = None;
+    let mut reads_env: Vec<String> = Vec::new();
+    for a in &closure {
+        let rel = &p.files[a.file].rel;
+        for l in &a.web.listeners {
+            let kind = match l.kind {
+                crate::formats::routes::ListenKind::Http => Listening::Http,
+                crate::formats::routes::ListenKind::Tcp => Listening::Tcp,
+            };
+            if listen_kind != Some(Listening::Http) {
+                listen_kind = Some(kind);
+            }
+            use crate::formats::routes::PortExpr;
+            match &l.port {
+                PortExpr::Literal(v) => code_ports.push((
+                    *v,
+                    Evidence::new("app listen", rel, l.line, v, Strength::Strong),
+                    Strength::Strong,
+                )),
+                PortExpr::Env { name, default } => {
+                    reads_env.push(name.clone());
+                    match container_env(name) {
+                        Some((Some(v), ev)) => {
+                            if let Some(port) = crate::formats::compose::parse_port(&v) {
+                                let mut e = Evidence::new(
+                                    &format!("app listen on {name} set by {}", ev.describe()),
+                                    rel,
+                                    l.line,
+                                    port,
+                                    Strength::Strong,
+                                );
+                                // `${PORT}` without a default: the host decides.
+                                if v.contains("${") && !v.contains(":-") && !v.contains('-') {
+                                    e.strength = Strength::Weak;
+                                }
+                                let st = e.strength;
+                                code_ports.push((port, e, st));
+                            } else if let Some(d) = default {
+                                code_ports.push((
+                                    *d,
+                                    Evidence::new(&format!("app default for {name} (the container sets `{v}`)"), rel, l.line, d, Strength::Weak),
+                                    Strength::Weak,
+                                ));
+                            }
+                        }
+                        Some((None, _)) => {
+                            if let Some(d) = default {
+                                code_ports.push((
+                                    *d,
+                                    Evidence::new(&format!("app default for {name} (compose passes it from the host)"), rel, l.line, d, Strength::Weak),
+                                    Strength::Weak,
+                                ));
+                            }
+                        }
+                        None => {
+                            if let Some(d) = default {
+                                let st = if has_env_file { Strength::Weak } else { Strength::Strong };
+                                let what = if has_env_file {
+                                    format!("app default for {name} (an env_file may set it)")
+                                } else {
+                                    format!("app default for {name} (the container does not set it)")
+                                };
+                                code_ports.push((*d, Evidence::new(&what, rel, l.line, d, st), st));
+                            }
+                        }
+                    }
+                }
+                PortExpr::Unknown => {}
+            }
+        }
+    }
+    if let Some((port, what)) = &next_port {
+        listen_kind = Some(Listening::Http);
+        let (v, ev) = match port {
+            Some(v) => (*v, Evidence::new(what, dockerfile.as_deref().unwrap_or(compose_rel), 0, v, Strength::Strong)),
+            None => {
+                reads_env.push("PORT".into());
+                match container_env("PORT") {
+                    Some((Some(v), ev)) => match crate::formats::compose::parse_port(&v) {
+                        Some(x) => (x, Evidence::new(&format!("{what} on PORT set by {}", ev.describe()), compose_rel, 0, x, Strength::Strong)),
+                        None => (3000, Evidence::new(&format!("{what} default"), compose_rel, 0, 3000, Strength::Weak)),
+                    },
+                    _ => (3000, Evidence::new(&format!("{what} default"), compose_rel, 0, 3000, Strength::Strong)),
+                }
+            }
+        };
+        let st = ev.strength;
+        code_ports.push((v, ev, st));
+    }
+    let parse_ok = closure.iter().all(|a| a.parse_error_line.is_none());
+    let listens = match (listen_kind, app_entry.as_deref()) {
+        (Some(k), _) => {
+            let ev = closure
+                .iter()
+                .find_map(|a| a.web.listeners.first().map(|l| (a, l)))
+                .map(|(a, l)| Evidence::new("server started", &p.files[a.file].rel, l.line, "listen", Strength::Strong))
+                .unwrap_or_else(|| Evidence::new("next start", compose_rel, 0, "listen", Strength::Strong));
+            Fact::strong(k, ev)
+        }
+        (None, Some(entry)) if parse_ok && !closure.is_empty() => {
+            let micro = closure.iter().any(|a| a.web.nest_microservice_only);
+            let what = if micro {
+                "a Nest microservice (transport only, no HTTP server)".to_string()
+            } else {
+                format!(
+                    "no listen()/createServer/serve in the entry or the {} module(s) it imports",
+                    closure.len() - 1
+                )
+            };
+            Fact::strong(Listening::No, Evidence::new(&what, entry, 0, "no server", Strength::Strong))
+        }
+        (None, Some(entry)) => Fact::weak(
+            Listening::Unknown,
+            Evidence::new("entry code does not parse", entry, 0, "unknown", Strength::Weak),
+        ),
+        (None, None) => Fact::weak(
+            Listening::Unknown,
+            Evidence::new("no entry code found (src/main.ts, index.ts, server.ts)", service_dir.as_deref().unwrap_or(""), 0, "unknown", Strength::Weak),
+        ),
+    };
+
+    // Declarations of the port (each a set; weak on their own).
+    let mut declared: Vec<Vec<Evidence>> = Vec::new();
+    for (cj, x) in chain {
+        let rel = rel_of(*cj);
+        if !x.ports.is_empty() {
+            declared.push(x.ports.iter().map(|pt| Evidence::new("compose ports", &rel, pt.line, pt.container, Strength::Weak)).collect());
+            break;
+        }
+    }
+    for (cj, x) in chain {
+        let rel = rel_of(*cj);
+        if !x.expose.is_empty() {
+            declared.push(x.expose.iter().map(|pt| Evidence::new("compose expose", &rel, pt.line, pt.container, Strength::Weak)).collect());
+            break;
+        }
+    }
+    if !reads_env.iter().any(|n| n == "PORT") {
+        if let Some((Some(v), ev)) = container_env("PORT") {
+            if let Some(x) = crate::formats::compose::parse_port(&v) {
+                let mut e = ev.clone();
+                e.value = x.to_string();
+                e.strength = Strength::Weak;
+                declared.push(vec![e]);
+            }
+        }
+    }
+    if let (Some(d), Some(st), Some(df)) = (df_model, run_stage, dockerfile.as_deref()) {
+        let ex = d.exposed(st);
+        if !ex.is_empty() {
+            declared.push(ex.iter().map(|(v, line)| Evidence::new("Dockerfile EXPOSE", df, *line, v, Strength::Weak)).collect());
+        }
+    }
+    if let Some(ev) = ctx.pointed.get(&s.name) {
+        for e in ev {
+            declared.push(vec![e.clone()]);
+        }
+    }
+
+    let mut port: Option<Fact<u16>> = cfg.and_then(|c| c.port).map(|v| {
+        Fact::strong(v, Evidence::new("prodsafe.toml", "prodsafe.toml", 0, v, Strength::Strong))
+    });
+    if port.is_none() {
+        // Strong code ports; among several, one a declaration confirms.
+        let strong: Vec<&(u16, Evidence, Strength)> = code_ports.iter().filter(|c| c.2 == Strength::Strong).collect();
+        let pick = strong
+            .iter()
+            .find(|c| declared.iter().any(|set| set.iter().any(|e| e.value == c.0.to_string())))
+            .or(strong.first())
+            .copied()
+            .or(code_ports.first());
+        if let Some((v, ev, st)) = pick {
+            let mut f = Fact::strong(*v, ev.clone());
+            f.strength = *st;
+            for (ov, oe, _) in &code_ports {
+                if oe != ev {
+                    let mut e = oe.clone();
+                    e.disagrees = ov != v && *st == Strength::Weak;
+                    f.evidence.push(e);
+                }
+            }
+            port = Some(f);
+        }
+    }
+    match port.as_mut() {
+        Some(f) => {
+            for set in &declared {
+                let agrees = set.iter().any(|e| e.value == f.value.to_string());
+                for e in set {
+                    let mut e = e.clone();
+                    e.disagrees = !agrees;
+                    f.contested |= !agrees;
+                    f.evidence.push(e);
+                }
+            }
+        }
+        None => {
+            if let Some(first_set) = declared.first() {
+                let v: u16 = first_set[0].value.parse().unwrap_or(0);
+                let mut f = Fact::weak(v, first_set[0].clone());
+                for (i, set) in declared.iter().enumerate() {
+                    let agrees = set.iter().any(|e| e.value == f.value.to_string());
+                    for (j, e) in set.iter().enumerate() {
+                        if i == 0 && j == 0 {
+                            continue;
+                        }
+                        let mut e = e.clone();
+                        e.disagrees = !agrees;
+                        f.contested |= !agrees;
+                        f.evidence.push(e);
+                    }
+                }
+                port = Some(f).filter(|f| f.value > 0);
+            }
+        }
+    }
+    // A worker that starts no server listens on no port, whatever is declared.
+    if listens.value == Listening::No && port.as_ref().is_some_and(|f| f.strength == Strength::Weak) {
+        if let Some(f) = port.as_mut() {
+            f.contested = true;
+            f.source = format!("{} (but {})", f.source, listens.source);
+        }
+    }
+
+    // The health route.
+    let mut health_route: Option<Fact<String>> = cfg.and_then(|c| c.health_path.clone()).map(|h| {
+        Fact::strong(h.clone(), Evidence::new("prodsafe.toml", "prodsafe.toml", 0, h, Strength::Strong))
+    });
+    if health_route.is_none() && !closure.is_empty() {
+        let files: Vec<(&str, &crate::formats::routes::WebFacts)> =
+            closure.iter().map(|a| (p.files[a.file].rel.as_str(), &a.web)).collect();
+        let resolve = |from: &str, spec: &str| {
+            crate::formats::appcode::resolve_import(from, spec)
+                .into_iter()
+                .find(|c| p.by_rel.contains_key(c))
+        };
+        let routes = crate::formats::routes::resolve_routes(&files, &resolve);
+        if let Some(r) = crate::formats::routes::health_route(&routes) {
+            health_route = Some(Fact::strong(
+                r.path.clone(),
+                Evidence::new("route in the code", &r.file, r.line, &r.path, Strength::Strong),
+            ));
+        }
+    }
+    // A probe the project already has for this service.
+    let own_files: Vec<usize> = chain.iter().map(|(c, _)| *c).collect();
+    let existing = ctx
+        .probes
+        .get(&s.name)
+        .and_then(|v| v.iter().find(|(c, ..)| !own_files.contains(c)))
+        .map(|(_, port, path, ev)| (*port, path.clone(), ev.clone()))
+        .or_else(|| {
+            service_dir
+                .as_deref()
+                .and_then(|d| ctx.script_probes.get(d))
+                .cloned()
+        });
+    if let Some((pport, path, ev)) = existing {
+        match health_route.as_mut() {
+            None => health_route = Some(Fact::strong(path, ev.clone())),
+            Some(f) => f.evidence.push(ev.clone()),
+        }
+        if let (Some(pp), Some(f)) = (pport, port.as_mut()) {
+            let mut e = ev;
+            e.kind = format!("{} port", e.kind);
+            e.value = pp.to_string();
+            e.strength = Strength::Weak;
+            e.disagrees = pp != f.value;
+            f.contested |= e.disagrees;
+            f.evidence.push(e);
+        }
+    }
+
+    // Healthcheck: compose (layers, own, extends) first, then the image.
     let mut health = Health::Absent;
     for (cj, x) in chain {
         match &x.healthcheck {
@@ -635,7 +1392,7 @@ fn service_node(
             Healthcheck::Disabled => health = Health::Disabled,
             Healthcheck::Defined { test, line } => {
                 health = Health::Compose {
-                    file: p.files[p.compose[*cj].file].rel.clone(),
+                    file: rel_of(*cj),
                     line: *line,
                     test: test.clone(),
                 }
@@ -644,7 +1401,7 @@ fn service_node(
         break;
     }
     if health == Health::Absent {
-        if let (Some(d), Some(st), Some(df)) = (df_model, final_stage, dockerfile.as_deref()) {
+        if let (Some(d), Some(st), Some(df)) = (df_model, run_stage, dockerfile.as_deref()) {
             if let Some(h) = d.last_in(st, "HEALTHCHECK") {
                 health = if h.rest.trim().eq_ignore_ascii_case("none") {
                     Health::Disabled
@@ -658,6 +1415,34 @@ fn service_node(
             }
         }
     }
+
+    // Runtime user and tools.
+    let user = match (df_model, run_stage, dockerfile.as_deref()) {
+        (Some(d), Some(st), Some(df)) => Some(match d.last_in(st, "USER") {
+            Some(u) => {
+                let name = u.rest.trim().to_string();
+                Fact::strong(name.clone(), Evidence::new("Dockerfile USER", df, u.line, name, Strength::Strong))
+            }
+            None => {
+                let base = d.root_image(st);
+                let who = if images::distro(&base) == images::Distro::Distroless && base.contains("nonroot") {
+                    "nonroot"
+                } else {
+                    "root"
+                };
+                let strength = if images::info(&base).is_some() { Strength::Strong } else { Strength::Weak };
+                let ev = Evidence::new(&format!("no USER; default of `{base}`"), df, st.from_line, who, strength);
+                Fact { value: who.to_string(), source: ev.describe(), strength, evidence: vec![ev], contested: false }
+            }
+        }),
+        _ => None,
+    };
+    let tools = image.as_deref().and_then(|img| {
+        images::info(img).map(|row| {
+            let v: Vec<String> = row.has.iter().map(|t| t.to_string()).collect();
+            Fact::strong(v, Evidence::new("image table", "", 0, img, Strength::Strong))
+        })
+    });
 
     // Prisma: the service's own schema, else the shared one its image copies.
     let df_mentions_prisma = df_model.is_some_and(|d| {
@@ -678,6 +1463,7 @@ fn service_node(
                 .filter_map(|c| join(c, "prisma/schema.prisma"))
                 .find(|r| p.prisma_schema(r).is_some())
         });
+    let loc = |file: &str, line: usize| format!("{file}:{line}");
     let mut required_env: Vec<Inferred<String>> = Vec::new();
     let mut require = |name: &str, source: String| {
         if !required_env.iter().any(|r| r.value == name) {
@@ -706,12 +1492,12 @@ fn service_node(
     }
     if let Some(entry) = app_entry.as_deref() {
         // Names the app's own start-up check already demands.
-        if let Some(g) = app.and_then(|a| a.guard.as_ref()) {
+        if let Some(g) = p.app(entry).and_then(|a| a.guard.as_ref()) {
             for name in &g.names {
                 require(name, format!("start-up check at {}", loc(entry, g.line)));
             }
         }
-        for a in p.app_closure(entry) {
+        for a in &closure {
             for r in a.env_reads.iter().filter(|r| r.required) {
                 require(
                     &r.name,
@@ -733,8 +1519,9 @@ fn service_node(
         required_env.retain(|r| !c.not_required_env.contains(&r.value));
     }
 
-    let restart_one_shot = matches!(s.restart.as_deref(), Some("no") | Some("on-failure"))
-        || s.restart
+    let restart = first(&|x| x.restart.is_some()).and_then(|(_, x)| x.restart.clone());
+    let restart_one_shot = matches!(restart.as_deref(), Some("no") | Some("on-failure"))
+        || restart
             .as_deref()
             .is_some_and(|r| r.starts_with("on-failure:"));
     let long_running = !restart_one_shot && !completes.contains_key(&(ci, s.name.clone()));
@@ -751,7 +1538,14 @@ fn service_node(
         image,
         node,
         port,
-        health_path,
+        listens,
+        health_route,
+        stage,
+        stage_index,
+        user,
+        tools,
+        layers: Vec::new(),
+        dev: false,
         app_entry,
         health,
         long_running,

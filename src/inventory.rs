@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::graph::{Health, ServiceNode};
+use crate::graph::{Evidence, Fact, Health, Listening, ServiceNode, Strength};
 use crate::images::{self, Family};
 use crate::project::Project;
 
@@ -26,6 +26,81 @@ pub struct Row {
     pub required_env: Vec<String>,
     /// `node`, `curl`, `wget`, `other`, `disabled`, `none`.
     pub healthcheck: String,
+    /// Each inferred fact with its value, strength and sources.
+    pub facts: Vec<FactRow>,
+}
+
+/// One fact of a service as the inventory shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FactRow {
+    /// `port`, `listens`, `health route`, `stage`, `user`, `tools`.
+    pub fact: String,
+    pub value: String,
+    pub strength: Strength,
+    pub contested: bool,
+    pub sources: Vec<Evidence>,
+}
+
+fn fact_row<T>(name: &str, f: &Fact<T>, show: impl Fn(&T) -> String) -> FactRow {
+    FactRow {
+        fact: name.into(),
+        value: show(&f.value),
+        strength: f.strength,
+        contested: f.contested,
+        sources: f.evidence.clone(),
+    }
+}
+
+/// The facts of a service, in a fixed order.
+pub fn facts(s: &ServiceNode) -> Vec<FactRow> {
+    let mut out = Vec::new();
+    if let Some(f) = &s.port {
+        out.push(fact_row("port", f, |v| v.to_string()));
+    }
+    out.push(fact_row("listens", &s.listens, |v| {
+        match v {
+            Listening::Http => "http",
+            Listening::Tcp => "tcp",
+            Listening::No => "no",
+            Listening::Unknown => "unknown",
+        }
+        .to_string()
+    }));
+    if let Some(f) = &s.health_route {
+        out.push(fact_row("health route", f, |v| v.clone()));
+    }
+    if let Some(f) = &s.stage {
+        out.push(fact_row("stage", f, |v| v.clone()));
+    }
+    if let Some(f) = &s.user {
+        out.push(fact_row("user", f, |v| v.clone()));
+    }
+    if let Some(f) = &s.tools {
+        out.push(fact_row("tools", f, |v| v.join(",")));
+    }
+    out
+}
+
+fn strength_word(f: &FactRow) -> &'static str {
+    match (f.contested, f.strength) {
+        (true, _) => "contested",
+        (false, Strength::Strong) => "strong",
+        (false, Strength::Weak) => "weak",
+    }
+}
+
+fn source_list(f: &FactRow) -> String {
+    f.sources
+        .iter()
+        .map(|e| {
+            format!(
+                "{}{}",
+                e.describe(),
+                if e.disagrees { " (disagrees)" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +196,7 @@ pub fn build(p: &Project) -> Inventory {
             Some(i) => {
                 let df = p.dockerfile(&i.dockerfile);
                 let has_ep = df
-                    .and_then(|d| d.final_stage().and_then(|st| d.last_in(st, "ENTRYPOINT")))
+                    .and_then(|d| d.stages.get(i.stage).and_then(|st| d.last_in(st, "ENTRYPOINT")))
                     .is_some();
                 if has_ep { "ENTRYPOINT" } else { "CMD" }.into()
             }
@@ -138,14 +213,11 @@ pub fn build(p: &Project) -> Inventory {
             entrypoint,
             port: s.port.as_ref().map(|x| x.value),
             port_source: s.port.as_ref().map(|x| x.source.clone()),
-            health_endpoint: s
-                .port
-                .as_ref()
-                .filter(|_| s.node)
-                .map(|_| s.health_path.value.clone()),
+            health_endpoint: s.health_route.as_ref().map(|r| r.value.clone()),
             prisma: s.prisma.is_some(),
             required_env: s.required_env.iter().map(|r| r.value.clone()).collect(),
             healthcheck: healthcheck(&s.health),
+            facts: facts(s),
         });
     }
     let mut upstreams = Vec::new();
@@ -260,6 +332,19 @@ pub fn markdown(inv: &Inventory) -> String {
             hc
         ));
     }
+    out.push_str("\n**Facts and their sources** (strong: the app's code read with the container's values, or an explicit setting; weak: a declaration alone; contested: sources disagree)\n\n| Service | Fact | Value | Strength | Sources |\n|---|---|---|---|---|\n");
+    for r in &inv.services {
+        for f in &r.facts {
+            out.push_str(&format!(
+                "| {} | {} | `{}` | {} | {} |\n",
+                r.service,
+                f.fact,
+                cell(&f.value),
+                strength_word(f),
+                cell(&source_list(f))
+            ));
+        }
+    }
     out
 }
 
@@ -359,6 +444,19 @@ pub fn text(inv: &Inventory) -> String {
     let mut out = fmt(headers.iter().map(|h| h.to_string()).collect());
     for r in rows {
         out.push_str(&fmt(r.to_vec()));
+    }
+    out.push_str("\nfacts (strength: sources):\n");
+    for r in &inv.services {
+        for f in &r.facts {
+            out.push_str(&format!(
+                "  {} {} = {} [{}]: {}\n",
+                r.service,
+                f.fact,
+                f.value,
+                strength_word(f),
+                source_list(f)
+            ));
+        }
     }
     if !inv.upstreams.is_empty() {
         out.push_str("\nnginx upstreams:\n");

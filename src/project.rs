@@ -46,6 +46,9 @@ pub struct Project {
     /// (the walk skips them, so they are looked up here, once).
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
+    /// Per compose file (same order as `compose`): the file it is layered
+    /// onto, why, and whether it is a dev/local/test stack.
+    pub layers: Vec<ComposeLayer>,
     pub graph: Graph,
     pub config: Config,
     pub templates: Templates,
@@ -172,12 +175,14 @@ impl Project {
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
+            layers: Vec::new(),
             graph: Graph::default(),
             config,
             templates,
         };
         p.load_imported_modules();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
+        p.layers = compose_layers(&p);
         p.graph = Graph::build(&p);
         for img in &p.graph.images {
             let found: Vec<String> = [".git", "node_modules"]
@@ -280,6 +285,195 @@ impl Project {
     pub fn exists(&self, rel: &str) -> bool {
         rel.is_empty() || self.all_paths.contains(rel) || self.all_dirs.contains(rel)
     }
+}
+
+/// How a compose file relates to the others.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeLayer {
+    /// Index (into `Project::compose`) of the file this one is layered onto.
+    pub base: Option<usize>,
+    /// Why it is taken for an overlay (`docker-compose.override.yml next to
+    /// docker-compose.yml`, `-f a -f b in Makefile:12`).
+    pub why: Option<String>,
+    /// Named or shaped as a dev/local/test stack.
+    pub dev: bool,
+}
+
+/// A compose file named or shaped as a dev/local/test stack: its name has a
+/// `dev`/`local`/`test`/`debug`/`e2e`/`ci` part, or every service it builds
+/// targets a stage so named.
+pub fn is_dev_stack(rel: &str, c: &ComposeFile) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    let dir = parent(rel).to_ascii_lowercase();
+    let parts: Vec<&str> = name
+        .split(['.', '-', '_'])
+        .chain(dir.split(['/', '.', '-', '_']))
+        .collect();
+    let devish = |w: &str| {
+        matches!(
+            w,
+            "dev" | "develop" | "development" | "local" | "test" | "tests" | "testing" | "debug" | "e2e" | "ci" | "devcontainer"
+        )
+    };
+    if parts.iter().any(|w| devish(w)) {
+        return true;
+    }
+    let targets: Vec<&str> = c
+        .services
+        .iter()
+        .filter_map(|s| s.target.as_ref().map(|(t, _)| t.as_str()))
+        .collect();
+    !targets.is_empty()
+        && c.services.iter().all(|s| s.build_context.is_none() || s.target.is_some())
+        && targets
+            .iter()
+            .all(|t| devish(&t.to_ascii_lowercase()) || t.to_ascii_lowercase().starts_with("dev"))
+}
+
+/// Finds overlays: `X.override.yml` next to `X.yml`; files layered with
+/// `-f a -f b` in shell scripts, workflows, Makefiles, READMEs and
+/// package.json; files whose services have neither `image` nor `build` and
+/// all exist in another compose file of the same folder.
+fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
+    let rels: Vec<&str> = p.compose.iter().map(|c| p.files[c.file].rel.as_str()).collect();
+    let mut out: Vec<ComposeLayer> = p
+        .compose
+        .iter()
+        .zip(&rels)
+        .map(|(c, rel)| ComposeLayer {
+            dev: is_dev_stack(rel, c),
+            ..Default::default()
+        })
+        .collect();
+    let index_of = |rel: &str| rels.iter().position(|r| *r == rel);
+    // 1. by name
+    for (i, rel) in rels.iter().enumerate() {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let lower = name.to_ascii_lowercase();
+        if let Some(pos) = lower.find(".override.") {
+            let dir = parent(rel);
+            let stem = &name[..pos];
+            let ext = &name[pos + ".override".len()..];
+            let mut cands = vec![format!("{stem}{ext}")];
+            for alt in ["docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"] {
+                cands.push(alt.to_string());
+            }
+            if let Some(b) = cands
+                .iter()
+                .filter_map(|c| join(dir, c))
+                .find_map(|c| index_of(&c))
+                .filter(|b| *b != i)
+            {
+                out[i].base = Some(b);
+                out[i].why = Some(format!("`{name}` is an override of `{}`", rels[b]));
+            }
+        }
+    }
+    // 2. `-f a -f b` in scripts, workflows, Makefiles, READMEs, package.json
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r#"(?:^|\s)(?:-f|--file)(?:\s+|=)["']?([A-Za-z0-9_./${}-]+\.ya?ml)"#).unwrap()
+    });
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for (i, k) in p.kinds.iter().enumerate() {
+        if matches!(k, FileKind::Shell | FileKind::Workflow) {
+            texts.push((p.files[i].rel.clone(), p.files[i].text.clone()));
+        }
+    }
+    for name in ["Makefile", "makefile", "README.md", "package.json", "justfile"] {
+        let mut dirs: Vec<String> = vec![String::new()];
+        dirs.extend(rels.iter().map(|r| parent(r).to_string()));
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs {
+            let Some(rel) = join(&d, name) else { continue };
+            if let Ok(t) = std::fs::read_to_string(p.root.join(&rel)) {
+                texts.push((rel, t));
+            }
+        }
+    }
+    let resolve = |from: &str, f: &str| -> Option<usize> {
+        let f = f.trim_start_matches("./");
+        join(parent(from), f)
+            .and_then(|c| index_of(&c))
+            .or_else(|| index_of(f))
+            .or_else(|| {
+                let base = f.rsplit('/').next().unwrap_or(f);
+                let hits: Vec<usize> = rels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.rsplit('/').next() == Some(base))
+                    .map(|(i, _)| i)
+                    .collect();
+                (hits.len() == 1).then(|| hits[0])
+            })
+    };
+    for (from, text) in &texts {
+        for (ln, line) in text.lines().enumerate() {
+            if !line.contains("-f") && !line.contains("--file") {
+                continue;
+            }
+            let files: Vec<usize> = re
+                .captures_iter(line)
+                .filter_map(|c| resolve(from, &c[1]))
+                .collect();
+            if files.len() < 2 {
+                continue;
+            }
+            for w in files.windows(2) {
+                let (b, o) = (files[0], w[1]);
+                if o != b && out[o].base.is_none() && out[b].base != Some(o) {
+                    out[o].base = Some(b);
+                    out[o].why = Some(format!(
+                        "layered onto `{}` with `-f` at {from}:{}",
+                        rels[b],
+                        ln + 1
+                    ));
+                }
+            }
+        }
+    }
+    // 3. services with neither image nor build, all named in a sibling file
+    for (i, c) in p.compose.iter().enumerate() {
+        if out[i].base.is_some() || c.services.is_empty() {
+            continue;
+        }
+        let incomplete = c.services.iter().all(|s| {
+            s.image.is_none() && s.build_context.is_none() && s.extends.is_none()
+        });
+        if !incomplete {
+            continue;
+        }
+        let dir = parent(rels[i]);
+        let best = p
+            .compose
+            .iter()
+            .enumerate()
+            .filter(|(j, o)| {
+                *j != i
+                    && parent(rels[*j]) == dir
+                    && out[*j].base != Some(i)
+                    && c.services.iter().all(|s| o.services.iter().any(|x| x.name == s.name))
+            })
+            .map(|(j, _)| j)
+            .min_by_key(|j| rels[*j].len());
+        if let Some(b) = best {
+            out[i].base = Some(b);
+            out[i].why = Some(format!(
+                "its services have no image or build; they complete `{}`",
+                rels[b]
+            ));
+        }
+    }
+    // An overlay of a dev stack is one too.
+    for i in 0..out.len() {
+        if let Some(b) = out[i].base {
+            if out[b].dev {
+                out[i].dev = true;
+            }
+        }
+    }
+    out
 }
 
 /// `.env`, `.env.production`, ... but not `.env.example`, `.sample`,

@@ -11,6 +11,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/healthcheck-node.yaml"),
     ),
     (
+        "healthcheck-node-any.yaml",
+        include_str!("../templates/healthcheck-node-any.yaml"),
+    ),
+    (
+        "healthcheck-node-tcp.yaml",
+        include_str!("../templates/healthcheck-node-tcp.yaml"),
+    ),
+    (
         "healthcheck-postgres.yaml",
         include_str!("../templates/healthcheck-postgres.yaml"),
     ),

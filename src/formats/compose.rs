@@ -53,6 +53,8 @@ pub struct Service {
     pub build_context: Option<String>,
     pub dockerfile: Option<String>,
     pub build_line: Option<usize>,
+    /// `build.target`: the stage compose builds and runs (None: the last).
+    pub target: Option<(String, usize)>,
     pub ports: Vec<Port>,
     pub expose: Vec<Port>,
     pub environment: Vec<(String, Option<String>)>,
@@ -180,6 +182,7 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
     let v = doc.resolve(value);
     let get = |k: &str| doc.get(v, k);
     let (mut build_context, mut dockerfile, mut build_line) = (None, None, None);
+    let mut target = None;
     if let Some(b) = get("build") {
         build_line = Some(b.line);
         if let Some(s) = b.as_str() {
@@ -195,6 +198,9 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
                 .get(b, "dockerfile")
                 .and_then(|d| d.as_str())
                 .map(str::to_string);
+            target = doc
+                .get(b, "target")
+                .and_then(|t| t.as_str().map(|v| (v.to_string(), t.line)));
         }
     }
     let mut environment = Vec::new();
@@ -312,6 +318,7 @@ fn service(doc: &YamlDoc, src: &SourceFile, name: &str, key: &Node, value: &Node
         build_context,
         dockerfile,
         build_line,
+        target,
         ports: ports(doc, get("ports")),
         expose: get("expose")
             .map(|e| {

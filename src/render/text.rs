@@ -71,6 +71,9 @@ pub fn finding(out: &mut String, p: &Project, f: &Finding, unsafe_fixes: bool, s
             );
         }
     }
+    for r in &f.related {
+        let _ = writeln!(out, "  = also: {} at {}:{}", r.code, r.path, r.line);
+    }
     match (&f.fix, &f.no_fix_reason) {
         (Some(fix), _) => {
             let safety = match fix.safety {

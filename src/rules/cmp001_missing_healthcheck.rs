@@ -1,6 +1,6 @@
 use crate::edit::yaml_insert::append_key;
 use crate::finding::{Finding, Fix, Safety, Severity};
-use crate::graph::{Health, ServiceNode};
+use crate::graph::{Health, Listening, ServiceNode};
 use crate::images::{self, Family};
 use crate::project::Project;
 use crate::rules::{FixKind, Rule};
@@ -109,30 +109,64 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
         ("start_period", hc.start_period.as_str()),
     ];
     let port_s;
+    let mut weak: Vec<String> = Vec::new();
     let (template, what) = match family {
         Family::Node => {
+            if s.listens.value == Listening::No {
+                return Err(format!(
+                    "`{}` starts no server ({}): an HTTP probe could never pass. Give it a liveness signal the probe can read (e.g. touch a heartbeat file on each poll and test its age), or skip it in prodsafe.toml",
+                    s.name, s.listens.source
+                ));
+            }
             let port = s.port.as_ref().ok_or_else(|| {
                 format!(
-                    "no port found for `{}` (no compose ports/expose, environment.PORT, Dockerfile EXPOSE or listen() call); set `[services.{}] port` in prodsafe.toml",
+                    "no port found for `{}` (no listen() in its code, compose ports/expose, environment.PORT or Dockerfile EXPOSE); set `[services.{}] port` in prodsafe.toml",
                     s.name, s.name
                 )
             })?;
-            if !safe_path(&s.health_path.value) {
-                return Err(format!(
-                    "health path `{}` has characters prodsafe will not put in a probe",
-                    s.health_path.value
-                ));
+            weak.extend(port.weakness("port"));
+            if s.listens.value == Listening::Unknown {
+                weak.push(format!("whether it listens is unknown ({})", s.listens.source));
             }
             port_s = port.value.to_string();
             vars.push(("port", &port_s));
-            vars.push(("path", &s.health_path.value));
-            (
-                "healthcheck-node.yaml",
-                format!(
-                    "node probe on http://localhost:{}{}",
-                    port.value, s.health_path.value
-                ),
-            )
+            match (&s.health_route, s.listens.value) {
+                (Some(route), _) => {
+                    if !safe_path(&route.value) {
+                        return Err(format!(
+                            "health path `{}` has characters prodsafe will not put in a probe",
+                            route.value
+                        ));
+                    }
+                    weak.extend(route.weakness("route"));
+                    vars.push(("path", &route.value));
+                    (
+                        "healthcheck-node.yaml",
+                        format!(
+                            "node probe on http://localhost:{}{}",
+                            port.value, route.value
+                        ),
+                    )
+                }
+                (None, Listening::Tcp) => {
+                    weak.push("no HTTP route known: TCP connect probe".into());
+                    (
+                        "healthcheck-node-tcp.yaml",
+                        format!("TCP connect probe on port {}: no route known", port.value),
+                    )
+                }
+                (None, _) => {
+                    weak.push("no route known: the probe accepts any HTTP answer below 500".into());
+                    vars.push(("path", "/"));
+                    (
+                        "healthcheck-node-any.yaml",
+                        format!(
+                            "node probe on http://localhost:{}/ accepting any answer below 500: no route known",
+                            port.value
+                        ),
+                    )
+                }
+            }
         }
         Family::Postgres => ("healthcheck-postgres.yaml", "pg_isready probe".to_string()),
         Family::Redis => ("healthcheck-redis.yaml", "redis-cli ping probe".to_string()),
@@ -156,10 +190,17 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
         "healthcheck",
         &snippet,
     )?;
+    if s.stage.as_ref().is_some_and(|st| !st.sound()) {
+        weak.extend(s.stage.as_ref().and_then(|st| st.weakness("stage")));
+    }
     Ok(Fix {
         title: format!("Add a healthcheck to `{}` ({what})", s.name),
-        safety: Safety::Safe,
-        unsafe_reason: None,
+        safety: if weak.is_empty() {
+            Safety::Safe
+        } else {
+            Safety::Unsafe
+        },
+        unsafe_reason: (!weak.is_empty()).then(|| weak.join("; ")),
         path: src.rel.clone(),
         edits: vec![edit],
         expect: vec![expect],
@@ -175,11 +216,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             continue;
         }
         let svc = &p.compose[s.compose].services[s.index];
-        let port = s
-            .port
-            .as_ref()
-            .map(|pt| format!(" It listens on {} ({}).", pt.value, pt.source))
-            .unwrap_or_default();
+        let port = match (&s.port, s.listens.value) {
+            (_, Listening::No) => format!(" It starts no server ({}).", s.listens.source),
+            (Some(pt), _) => format!(" It listens on {} ({}).", pt.value, pt.source),
+            _ => String::new(),
+        };
         let mut f = RULE.finding(
             &s.compose_rel,
             svc.line,

@@ -25,9 +25,18 @@ the container is marked unhealthy forever, dependents with
 `condition: service_healthy` never start, and orchestrators restart a
 perfectly good service in a loop.
 
+## Evidence and safety
+The probe's own URL (port and path) is what the replacement keeps; what it
+accepts follows the tool it replaces (`curl -f` and `wget` fail on 4xx/5xx,
+so the node probe passes below 400; plain `curl` passes on any answer, so
+below 500). Where the URL has no port, the service's port fact is used
+(see `prodsafe inventory`).
+
 ## Fix (safe, on Node images)
 Replaces the probe with the node-based one from
-`templates/healthcheck-node.yaml`, keeping the URL's port and path.
+`templates/healthcheck-node-any.yaml`. Safe when the URL gives port and
+path; when the port or path comes from an inferred fact, the fix is safe
+only if that fact is strong and uncontested, else unsafe naming it.
 "#,
     check,
 };
@@ -55,6 +64,21 @@ pub fn tools_used(test: &[String]) -> Vec<&'static str> {
                 .any(|w| w == *t || w.ends_with(&format!("/{t}")))
         })
         .collect()
+}
+
+/// The node probe that passes on any HTTP answer below `threshold`.
+pub fn node_probe_below(p: &Project, port: u16, path: &str, threshold: u16) -> Option<String> {
+    let port = port.to_string();
+    let snippet = fill(
+        &body(p.templates.get("healthcheck-node-any.yaml")),
+        &[("port", &port), ("path", path)],
+    );
+    snippet.lines().find_map(|l| {
+        l.trim_start().strip_prefix("test:").map(|v| {
+            v.trim()
+                .replace("r.statusCode<500", &format!("r.statusCode<{threshold}"))
+        })
+    })
 }
 
 /// The node probe's `test` value (flow sequence) for a port and path.
@@ -116,32 +140,57 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         );
         f.service = Some(s.name.clone());
         let joined = test.join(" ");
+        // The probe keeps what the project's own probe says (its URL) and
+        // what it accepts: `curl -f` and `wget` fail on 4xx/5xx, plain
+        // `curl` only when nothing answers.
+        let mut weak: Vec<String> = Vec::new();
         let (port, path) = match url_re().captures(&joined) {
             Some(c) => (
-                c.get(1)
-                    .and_then(|m| m.as_str().parse().ok())
-                    .or(s.port.as_ref().map(|x| x.value)),
+                match c.get(1).and_then(|m| m.as_str().parse().ok()) {
+                    Some(v) => Some(v),
+                    None => {
+                        weak.extend(s.port.as_ref().and_then(|x| x.weakness("port")));
+                        s.port.as_ref().map(|x| x.value)
+                    }
+                },
                 c.get(2)
                     .map(|m| m.as_str().to_string())
                     .unwrap_or_else(|| "/".into()),
             ),
-            None => (
-                s.port.as_ref().map(|x| x.value),
-                s.health_path.value.clone(),
-            ),
+            None => {
+                weak.extend(s.port.as_ref().and_then(|x| x.weakness("port")));
+                let path = match &s.health_route {
+                    Some(r) => {
+                        weak.extend(r.weakness("route"));
+                        r.value.clone()
+                    }
+                    None => {
+                        weak.push("no route known: the probe accepts any HTTP answer below 500".into());
+                        "/".into()
+                    }
+                };
+                (s.port.as_ref().map(|x| x.value), path)
+            }
         };
+        let fails_on_4xx = joined.contains("wget")
+            || joined
+                .split_whitespace()
+                .any(|w| w == "-f" || w == "--fail" || (w.starts_with('-') && !w.starts_with("--") && w.contains('f')));
+        let threshold = if fails_on_4xx { 400 } else { 500 };
         f.fix = if !s.node {
             f.no_fix_reason = Some("not a Node image: use a tool the image has".into());
             None
         } else {
-            port.and_then(|port| node_probe(p, port, &path))
+            port.and_then(|port| node_probe_below(p, port, &path, threshold))
                 .and_then(|probe| match &s.health {
                     Health::Compose { .. } => {
                         let q = p.compose[s.compose].doc.quote;
                         let items: Vec<String> = serde_json::from_str(&probe).ok()?;
-                        compose_fix(p, s, &crate::templates::yaml_flow_strings(&items, q))
+                        compose_fix(p, s, &crate::templates::yaml_flow_strings(&items, q), &weak)
                     }
-                    Health::Image { file, line, .. } => dockerfile_fix(p, file, *line, &probe),
+                    Health::Image { file, line, .. } => {
+                        dockerfile_fix(p, file, *line, &probe, &weak)
+                    }
                     _ => None,
                 })
         };
@@ -155,18 +204,39 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
     }
 }
 
-fn compose_fix(p: &Project, s: &crate::graph::ServiceNode, probe: &str) -> Option<Fix> {
+fn safety(weak: &[String]) -> (Safety, Option<String>) {
+    if weak.is_empty() {
+        (Safety::Safe, None)
+    } else {
+        (Safety::Unsafe, Some(weak.join("; ")))
+    }
+}
+
+fn compose_fix(
+    p: &Project,
+    s: &crate::graph::ServiceNode,
+    probe: &str,
+    weak: &[String],
+) -> Option<Fix> {
+    let (safety, reason) = safety(weak);
     crate::rules::scope::replace_compose_test(
         p,
         s,
         format!("Use a node-based probe for `{}`", s.name),
-        Safety::Safe,
-        None,
+        safety,
+        reason,
         |_| Some(probe.to_string()),
     )
 }
 
-fn dockerfile_fix(p: &Project, file: &str, line: usize, probe: &str) -> Option<Fix> {
+fn dockerfile_fix(
+    p: &Project,
+    file: &str,
+    line: usize,
+    probe: &str,
+    weak: &[String],
+) -> Option<Fix> {
+    let (safety, unsafe_reason) = safety(weak);
     let df = p.dockerfile(file)?;
     let src = p.file(file)?;
     let ins = df
@@ -184,8 +254,8 @@ fn dockerfile_fix(p: &Project, file: &str, line: usize, probe: &str) -> Option<F
         .replace("\",\"", "\", \"");
     Some(Fix {
         title: "Use a node-based HEALTHCHECK".into(),
-        safety: Safety::Safe,
-        unsafe_reason: None,
+        safety,
+        unsafe_reason,
         path: file.to_string(),
         edits: vec![Edit {
             start: cmd_at,

@@ -7,7 +7,7 @@ pub static RULE: Rule = Rule {
     code: "CMP004",
     name: "healthcheck-port-mismatch",
     severity: Severity::High,
-    fix: FixKind::Sometimes(Safety::Unsafe),
+    fix: FixKind::Sometimes(Safety::Safe),
     summary: "The healthcheck probes a port the service does not listen on",
     doc: r#"## What it checks
 A healthcheck (compose or Dockerfile) that probes `localhost:PORT` where
@@ -19,10 +19,20 @@ The probe is refused every time: the service is unhealthy forever,
 dependents never start, and it gets restarted in a loop, often after a port
 was changed in one place and not the other.
 
-## Fix (unsafe)
+## Evidence order
+The port fact: `prodsafe.toml`; the app's own `listen(...)` read with the
+value the container gets (compose `environment`, Dockerfile `ENV`, the
+code's default such as `process.env.PORT ?? 3000`; `next start` = 3000 or
+`-p N`), which is strong; then, weak on their own, compose `ports`,
+`expose`, `environment.PORT` the code never reads, Dockerfile `EXPOSE`,
+`ENV PORT`, nginx upstreams and other services' URLs. See
+`prodsafe inventory` for each service's sources.
+
+## Fix
 For the service's own one-line compose `test`, the port in the probe URL is
-replaced with the one prodsafe inferred. Unsafe because the inference may be
-wrong (an app that reads another variable): check the process binds it.
+replaced with the service's port. Safe only when the port fact is strong
+(from the app's code) and no source disagrees (see CMP009); otherwise
+unsafe, and the reason names the weak or contested fact.
 "#,
     check,
 };
@@ -33,8 +43,9 @@ fn port_fix(
     s: &crate::graph::ServiceNode,
     from: u16,
     to: u16,
-    source: &str,
+    port: &crate::graph::Fact<u16>,
 ) -> Option<Fix> {
+    let weak = port.weakness("port");
     let re = regex::Regex::new(&format!(
         r"(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):{from}\b"
     ))
@@ -43,10 +54,12 @@ fn port_fix(
         p,
         s,
         format!("Probe port {to} instead of {from}"),
-        Safety::Unsafe,
-        Some(format!(
-            "the port {to} is inferred ({source}); make sure the process binds it"
-        )),
+        if weak.is_none() {
+            Safety::Safe
+        } else {
+            Safety::Unsafe
+        },
+        weak,
         |old| {
             let new = re
                 .replace_all(old, format!("${{1}}:{to}").as_str())
@@ -63,6 +76,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
     });
     for s in &p.graph.services {
         let Some(port) = &s.port else { continue };
+        if s.listens.value == crate::graph::Listening::No {
+            continue;
+        }
         let (text, file, line) = match &s.health {
             Health::Compose { test, file, line } => (test.join(" "), file, *line),
             Health::Image {
@@ -90,7 +106,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             );
             f.service = Some(s.name.clone());
             if matches!(s.health, Health::Compose { .. }) {
-                f.fix = port_fix(p, s, probed, port.value, &port.source);
+                f.fix = port_fix(p, s, probed, port.value, port);
             }
             if f.fix.is_none() {
                 f.no_fix_reason = Some(

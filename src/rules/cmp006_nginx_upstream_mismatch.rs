@@ -8,13 +8,14 @@ pub static RULE: Rule = Rule {
     name: "nginx-upstream-mismatch",
     severity: Severity::High,
     fix: FixKind::None,
-    summary: "nginx proxies to a host that is no compose service, or to the wrong port",
+    summary: "nginx proxies to a host that is no compose service",
     doc: r#"## What it checks
 Each `server host:port` in an nginx `upstream` block and each
 `proxy_pass http://host:port` that is not an upstream's name: the host
-must be a compose service and the port the one that service listens on.
-Hosts with a dot (external names), IP addresses and `localhost` are left
-alone.
+must be a compose service. Hosts with a dot (external names), IP addresses
+and `localhost` are left alone. A port that differs from the one the
+service listens on is one of that port's sources disagreeing: CMP009
+reports it, once, with every source.
 
 ## Why it breaks production
 nginx starts (or fails with `host not found in upstream`), and every
@@ -57,12 +58,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             let svc = p.graph.service_named(h);
             let msg = match svc {
                 None => format!("nginx proxies to `{h}`, which is no compose service: requests to it fail with 502."),
-                Some(s) => match (t.port, s.port.as_ref()) {
-                    (Some(tp), Some(sp)) if tp != sp.value => {
-                        format!("nginx proxies to `{h}:{tp}`, but `{h}` listens on {} ({}).", sp.value, sp.source)
-                    }
-                    _ => continue,
-                },
+                // A wrong port is one of the port's sources disagreeing:
+                // CMP009 reports it once, with every source.
+                Some(_) => continue,
             };
             out.push(RULE.finding(rel, t.line, t.col, msg));
         }

@@ -40,6 +40,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             installs
                 .iter()
                 .any(|i| i == pm || pm.ends_with(&format!(" {i}")))
+                // The image table: official node images ship yarn 1 and npm.
+                || ctx.has_tool(pm) == Some(true)
         };
         let line = ctx.img.command_line.unwrap_or(ctx.stage.from_line);
         let col = ctx

@@ -19,6 +19,14 @@ more where the runtime is misconfigured); many platforms (OpenShift,
 restricted Kubernetes pod security) refuse to run root containers at all,
 so the image that worked in CI fails to schedule.
 
+## Evidence
+The user fact comes from the stage that runs (compose `build.target`, else
+the last stage) and the stages it builds on; with no `USER`, from the base
+image's default in the image table. `nginx` and `caddy` images cannot start
+as non-root (they write their cache and pid as root and bind port 80): for
+them the finding names the unprivileged variant
+(`nginxinc/nginx-unprivileged`) and no `USER` is ever inserted.
+
 ## Fix (unsafe)
 Inserts before CMD/ENTRYPOINT: `USER node` on official node images,
 `USER nonroot` on distroless; otherwise creates a user as the seed audit
@@ -47,6 +55,27 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             continue;
         }
         let base = &ctx.img.base;
+        // nginx / caddy cannot start as non-root: a USER line would break
+        // them. Point at the unprivileged variant instead.
+        if let Some(variant) = images::non_root_blocker(base) {
+            let (line, col) = match last_user {
+                Some(u) => (u.line, ctx.col(u)),
+                None => (ctx.stage.from_line, 1),
+            };
+            let advice = match variant {
+                Some(v) => format!("use `{v}` (same configuration, runs as non-root on port 8080)"),
+                None => "run it as non-root only after giving that user its data and config folders and a port above 1024".to_string(),
+            };
+            let mut f = RULE.finding(
+                &ctx.img.dockerfile,
+                line,
+                col,
+                format!("The runtime image `{base}` runs as root and cannot simply switch user (it writes its cache and pid as root): {advice}."),
+            );
+            f.no_fix_reason = Some(format!("`{base}` cannot start as non-root; adding `USER` would break it"));
+            out.push(f);
+            continue;
+        }
         let at_ins = ctx
             .df
             .stage_instrs(ctx.stage)

@@ -41,6 +41,20 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         for c in &ctx.script.commands {
             let words = cmd_words(c);
             if let Some((pm, sev)) = package_manager(&words) {
+                // `yarn start` on an image that ships yarn (official node
+                // images) only runs a script, like `npm start`.
+                let shipped = ctx
+                    .image
+                    .and_then(|i| crate::images::provides(&i.base, &pm))
+                    == Some(true);
+                let runs_script = words
+                    .iter()
+                    .skip_while(|w| **w != pm)
+                    .nth(1)
+                    .is_some_and(|w| matches!(w.as_str(), "start" | "run" | "test"));
+                if shipped && runs_script {
+                    continue;
+                }
                 let why = if sev == Severity::Critical {
                     format!("runtime images usually lack it (`{pm}: not found`)")
                 } else {

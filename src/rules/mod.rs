@@ -13,6 +13,7 @@ pub mod cmp004_healthcheck_port_mismatch;
 pub mod cmp005_missing_required_env;
 pub mod cmp006_nginx_upstream_mismatch;
 pub mod cmp008_missing_build_file;
+pub mod cmp009_port_disagreement;
 pub mod dkr001_runtime_package_manager;
 pub mod dkr002_runtime_prisma_generate;
 pub mod dkr003_root_user;
@@ -84,6 +85,7 @@ impl Rule {
             service: None,
             fix: None,
             no_fix_reason: None,
+            related: Vec::new(),
         }
     }
 }
@@ -96,6 +98,7 @@ static ALL: &[&Rule] = &[
     &cmp005_missing_required_env::RULE,
     &cmp006_nginx_upstream_mismatch::RULE,
     &cmp008_missing_build_file::RULE,
+    &cmp009_port_disagreement::RULE,
     &dkr001_runtime_package_manager::RULE,
     &dkr002_runtime_prisma_generate::RULE,
     &dkr003_root_user::RULE,
@@ -159,6 +162,8 @@ pub fn run(p: &Project, select: &[String], ignore: &[String]) -> Vec<Finding> {
         }
         (rule.check)(p, &mut out);
     }
+    let mut out = merge_same_problem(p, out);
+    lower_dev_stacks(p, &mut out);
     for f in &mut out {
         if let Some(sev) = p
             .config
@@ -171,4 +176,104 @@ pub fn run(p: &Project, select: &[String], ignore: &[String]) -> Vec<Finding> {
     }
     out.sort_by_key(|f| f.sort_key());
     out
+}
+
+/// One finding per problem: several rules that see the same command line
+/// (`npx prisma generate` in an entrypoint is ENT004, ENT003 and, through
+/// the image's command, DKR001/DKR002) are merged into the most specific
+/// one, the others kept as related locations.
+fn merge_same_problem(p: &Project, out: Vec<Finding>) -> Vec<Finding> {
+    const ORDER: &[&str] = &["ENT004", "DKR002", "ENT003", "DKR001"];
+    static THROUGH: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let through = THROUGH.get_or_init(|| regex::Regex::new(r"\(through ([^:()]+):(\d+)\)").unwrap());
+    let line_text = |path: &str, line: usize| {
+        p.file(path)
+            .filter(|f| line >= 1 && line <= f.line_count())
+            .map(|f| f.line_text(line).to_string())
+            .unwrap_or_default()
+    };
+    let key = |f: &Finding| -> Option<(String, usize, bool)> {
+        if !ORDER.contains(&f.code) {
+            return None;
+        }
+        let (path, line) = match through.captures(&f.message) {
+            Some(c) if f.code == "DKR001" => (c[1].to_string(), c[2].parse().ok()?),
+            _ => (f.path.clone(), f.line),
+        };
+        let t = line_text(&path, line);
+        let prisma = t.contains("prisma") && t.contains("generate");
+        // DKR002 and ENT004 are only ever about prisma generate.
+        if matches!(f.code, "DKR002" | "ENT004") && !prisma {
+            return None;
+        }
+        Some((path, line, prisma))
+    };
+    let keys: Vec<Option<(String, usize, bool)>> = out.iter().map(key).collect();
+    let mut groups: std::collections::HashMap<(String, usize, bool), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
+            groups.entry(k.clone()).or_default().push(i);
+        }
+    }
+    let mut drop = vec![false; out.len()];
+    let mut merged: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (_, idx) in groups {
+        if idx.len() < 2 {
+            continue;
+        }
+        let primary = *idx
+            .iter()
+            .min_by_key(|&&i| ORDER.iter().position(|c| *c == out[i].code).unwrap_or(9))
+            .unwrap();
+        let others: Vec<usize> = idx.into_iter().filter(|&i| i != primary).collect();
+        for &o in &others {
+            drop[o] = true;
+        }
+        merged.push((primary, others));
+    }
+    let mut out = out;
+    for (primary, others) in merged {
+        for o in others {
+            let (code, path, line, sev) = (out[o].code, out[o].path.clone(), out[o].line, out[o].severity);
+            let f = &mut out[primary];
+            f.severity = f.severity.max(sev);
+            if !f.related.iter().any(|r| r.code == code && r.path == path && r.line == line) {
+                f.related.push(crate::finding::Related { code, path, line });
+            }
+        }
+    }
+    out.into_iter()
+        .zip(drop)
+        .filter(|(_, d)| !d)
+        .map(|(f, _)| f)
+        .collect()
+}
+
+/// Findings in compose files named or shaped as dev/local/test stacks get
+/// one severity step less, said in the message.
+fn lower_dev_stacks(p: &Project, out: &mut [Finding]) {
+    for f in out.iter_mut() {
+        let dev = p
+            .compose
+            .iter()
+            .zip(&p.layers)
+            .any(|(c, l)| l.dev && p.files[c.file].rel == f.path);
+        if !dev {
+            continue;
+        }
+        let lower = match f.severity {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            _ => Severity::Low,
+        };
+        if lower != f.severity {
+            f.message = format!(
+                "{} (dev/local/test stack: severity lowered from {})",
+                f.message,
+                f.severity.as_str()
+            );
+            f.severity = lower;
+        }
+    }
 }

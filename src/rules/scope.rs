@@ -55,7 +55,16 @@ pub fn package_manager(words: &[String]) -> Option<(String, Severity)> {
     let base = first.rsplit('/').next().unwrap_or(first);
     match base {
         "pnpm" | "yarn" | "pnpx" => Some((base.to_string(), Severity::Critical)),
-        "npm" | "npx" => Some((base.to_string(), Severity::High)),
+        // `npm start` / `npm run x` / `npm test` only run a package.json
+        // script: nothing is fetched.
+        "npm" => {
+            let next = words.iter().skip_while(|w| *w != first).nth(1);
+            match next.map(String::as_str) {
+                Some("start" | "run" | "run-script" | "test" | "restart" | "stop") => None,
+                _ => Some((base.to_string(), Severity::High)),
+            }
+        }
+        "npx" => Some((base.to_string(), Severity::High)),
         "corepack" => {
             let next = words.iter().skip_while(|w| *w != first).nth(1)?;
             matches!(next.as_str(), "pnpm" | "yarn")
@@ -163,9 +172,11 @@ pub fn images(p: &Project) -> Vec<ImageCtx<'_>> {
     p.graph
         .images
         .iter()
+        .filter(|img| img.runtime)
         .filter_map(|img| {
             let df = p.dockerfile(&img.dockerfile)?;
-            let stage = df.final_stage()?;
+            // The stage that runs (compose `build.target`, else the last).
+            let stage = df.stages.get(img.stage)?;
             Some(ImageCtx {
                 img,
                 df,
