@@ -1090,9 +1090,16 @@ fn service_node(
         .iter()
         .flat_map(|w| w.split_whitespace().map(str::to_string).collect::<Vec<_>>())
         .collect();
-    // `next start`, directly or through `npm start`.
+    // `next start`, directly or through `npm start`, or a Next.js
+    // standalone `server.js` (it serves `PORT`, else 3000).
+    let standalone = df_model.is_some_and(|d| {
+        d.instructions
+            .iter()
+            .any(|i| matches!(i.keyword.as_str(), "COPY" | "ADD") && i.args.contains(".next/standalone"))
+    }) && command.iter().any(|w| w == "server.js" || w.ends_with("/server.js"));
     let next_port: Option<(Option<u16>, String)> = next_start_port(&command)
         .map(|p| (p, "command `next start`".to_string()))
+        .or_else(|| standalone.then(|| (None, "Next.js standalone `server.js`".to_string())))
         .or_else(|| {
             let runs_start = command.windows(2).any(|w| {
                 matches!(w[0].as_str(), "npm" | "yarn" | "pnpm") && w[1] == "start"
@@ -1136,7 +1143,7 @@ fn service_node(
                         Some((Some(v), ev)) => {
                             if let Some(port) = crate::formats::compose::parse_port(&v) {
                                 let mut e = Evidence::new(
-                                    &format!("app listen on {name} set by {}", ev.describe()),
+                                    &format!("app listen on {name}, set by {} in {}", ev.kind, ev.file),
                                     rel,
                                     l.line,
                                     port,
@@ -1190,7 +1197,7 @@ fn service_node(
                 reads_env.push("PORT".into());
                 match container_env("PORT") {
                     Some((Some(v), ev)) => match crate::formats::compose::parse_port(&v) {
-                        Some(x) => (x, Evidence::new(&format!("{what} on PORT set by {}", ev.describe()), compose_rel, 0, x, Strength::Strong)),
+                        Some(x) => (x, Evidence::new(&format!("{what} on PORT, set by {} in {}", ev.kind, ev.file), compose_rel, 0, x, Strength::Strong)),
                         None => (3000, Evidence::new(&format!("{what} default"), compose_rel, 0, 3000, Strength::Weak)),
                     },
                     _ => (3000, Evidence::new(&format!("{what} default"), compose_rel, 0, 3000, Strength::Strong)),

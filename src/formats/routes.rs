@@ -88,6 +88,9 @@ pub struct WebFacts {
     pub bindings: Vec<(String, String, String)>,
     /// Exports: (exported name or `default`, local name).
     pub exports: Vec<(String, String)>,
+    /// `http.createServer((req, res) => ...)` whose handler never looks at
+    /// `req.url`: it answers every path the same way (line).
+    pub catch_all: Option<usize>,
 }
 
 fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
@@ -449,6 +452,16 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 }
                 if ft == "NestFactory.create" {
                     w.nest_http = true;
+                }
+                if ft == "http.createServer" || ft == "https.createServer" || ft == "createServer" {
+                    if let Some(h) = arg0.filter(|a| {
+                        matches!(a.kind(), "arrow_function" | "function_expression" | "function")
+                    }) {
+                        let body = text(h, s);
+                        if !body.contains(".url") && !body.contains("pathname") && !body.contains("emit(") {
+                            w.catch_all = Some(line_of(n.start_byte()));
+                        }
+                    }
                 }
                 // const x = require('./r') is a default binding.
                 if ft == "require" {
@@ -868,6 +881,16 @@ pub fn resolve_routes(
         }
     }
     out.retain(|r| !r.path.contains(':') && !r.path.contains('*') && !r.path.contains('('));
+    // A plain handler that answers every path serves `/` too.
+    for (file, w) in files {
+        if let Some(line) = w.catch_all {
+            out.push(ResolvedRoute {
+                path: "/".into(),
+                file: file.to_string(),
+                line,
+            });
+        }
+    }
     out.sort_by(|a, b| (&a.file, a.line, &a.path).cmp(&(&b.file, b.line, &b.path)));
     out.dedup();
     out
