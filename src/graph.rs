@@ -43,7 +43,13 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn new(kind: &str, file: &str, line: usize, value: impl ToString, strength: Strength) -> Evidence {
+    pub fn new(
+        kind: &str,
+        file: &str,
+        line: usize,
+        value: impl ToString,
+        strength: Strength,
+    ) -> Evidence {
         Evidence {
             kind: kind.to_string(),
             file: file.to_string(),
@@ -353,7 +359,8 @@ impl Graph {
                     .map(|&(cj, sj)| (cj, &p.compose[cj].services[sj]))
                     .collect();
                 chain.extend(extends_chain(p, ci, s));
-                let mut node = service_node(p, &ctx, ci, si, &compose_rel, &chain, &completes, &by_dir);
+                let mut node =
+                    service_node(p, &ctx, ci, si, &compose_rel, &chain, &completes, &by_dir);
                 node.dev = p.layers.get(ci).is_some_and(|l| l.dev);
                 node.layers = layers;
                 g.by_name.insert((ci, s.name.clone()), g.services.len());
@@ -389,18 +396,23 @@ impl Graph {
                 stages[0]
             };
             let lower = rel.to_ascii_lowercase();
-            let not_runtime = if lower.contains(".devcontainer/") || lower.starts_with(".devcontainer") {
-                Some("a dev-container image (`.devcontainer/`)".to_string())
-            } else if lower.rsplit('/').next().is_some_and(|n| n.contains("gitpod")) {
-                Some("a Gitpod workspace image".to_string())
-            } else if services.is_empty()
-                && (compose_builds || !wf.is_empty())
-                && !wf.iter().any(|re| re.is_match(&rel))
-            {
-                Some("no compose service or workflow builds it".to_string())
-            } else {
-                None
-            };
+            let not_runtime =
+                if lower.contains(".devcontainer/") || lower.starts_with(".devcontainer") {
+                    Some("a dev-container image (`.devcontainer/`)".to_string())
+                } else if lower
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.contains("gitpod"))
+                {
+                    Some("a Gitpod workspace image".to_string())
+                } else if services.is_empty()
+                    && (compose_builds || !wf.is_empty())
+                    && !wf.iter().any(|re| re.is_match(&rel))
+                {
+                    Some("no compose service or workflow builds it".to_string())
+                } else {
+                    None
+                };
             let mut img = image_node(p, &rel, df, context, services, stage);
             img.runtime = not_runtime.is_none();
             img.not_runtime = not_runtime;
@@ -699,7 +711,6 @@ fn extends_chain<'a>(p: &'a Project, ci: usize, s: &'a Service) -> Vec<(usize, &
     out
 }
 
-
 /// What the whole project says about one service from elsewhere: ports
 /// other files point at (nginx upstreams, `http://name:port` in another
 /// service's environment) and probes the project already has for it
@@ -738,25 +749,31 @@ impl Ctx {
             for u in &n.upstreams {
                 for t in &u.servers {
                     if let Some(port) = t.port {
-                        pointed.entry(t.host.clone()).or_default().push(Evidence::new(
-                            "nginx upstream server",
-                            rel,
-                            t.line,
-                            port,
-                            Strength::Weak,
-                        ));
+                        pointed
+                            .entry(t.host.clone())
+                            .or_default()
+                            .push(Evidence::new(
+                                "nginx upstream server",
+                                rel,
+                                t.line,
+                                port,
+                                Strength::Weak,
+                            ));
                     }
                 }
             }
             for t in &n.proxy_passes {
                 if let Some(port) = t.port {
-                    pointed.entry(t.host.clone()).or_default().push(Evidence::new(
-                        "nginx proxy_pass",
-                        rel,
-                        t.line,
-                        port,
-                        Strength::Weak,
-                    ));
+                    pointed
+                        .entry(t.host.clone())
+                        .or_default()
+                        .push(Evidence::new(
+                            "nginx proxy_pass",
+                            rel,
+                            t.line,
+                            port,
+                            Strength::Weak,
+                        ));
                 }
             }
         }
@@ -774,13 +791,16 @@ impl Ctx {
                     if let Some(m) = url.captures(v) {
                         if let Ok(port) = m[2].parse::<u16>() {
                             if m[1] != s.name {
-                                pointed.entry(m[1].to_string()).or_default().push(Evidence::new(
-                                    &format!("`{}` environment.{k}", s.name),
-                                    rel,
-                                    0,
-                                    port,
-                                    Strength::Weak,
-                                ));
+                                pointed
+                                    .entry(m[1].to_string())
+                                    .or_default()
+                                    .push(Evidence::new(
+                                        &format!("`{}` environment.{k}", s.name),
+                                        rel,
+                                        0,
+                                        port,
+                                        Strength::Weak,
+                                    ));
                             }
                         }
                     }
@@ -791,7 +811,13 @@ impl Ctx {
                             ci,
                             port,
                             path.clone(),
-                            Evidence::new("existing compose probe", rel, *line, path, Strength::Strong),
+                            Evidence::new(
+                                "existing compose probe",
+                                rel,
+                                *line,
+                                path,
+                                Strength::Strong,
+                            ),
                         ));
                     }
                 }
@@ -814,10 +840,18 @@ impl Ctx {
                 // The script serves its own folder and the folder above
                 // (`apps/api/scripts/healthcheck.sh` -> `apps/api`).
                 let dir = parent(rel).to_string();
-                let ev = Evidence::new("existing healthcheck script", rel, line, &path, Strength::Strong);
-                script_probes
-                    .entry(parent(&dir).to_string())
-                    .or_insert((port, path.clone(), ev.clone()));
+                let ev = Evidence::new(
+                    "existing healthcheck script",
+                    rel,
+                    line,
+                    &path,
+                    Strength::Strong,
+                );
+                script_probes.entry(parent(&dir).to_string()).or_insert((
+                    port,
+                    path.clone(),
+                    ev.clone(),
+                ));
                 script_probes.insert(dir, (port, path, ev));
             }
         }
@@ -835,9 +869,8 @@ impl Ctx {
 fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
     let mut pats: Vec<String> = Vec::new();
     static DB: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let db = DB.get_or_init(|| {
-        regex::Regex::new(r"docker\s+(?:buildx\s+)?build\b([^\n]*)").unwrap()
-    });
+    let db =
+        DB.get_or_init(|| regex::Regex::new(r"docker\s+(?:buildx\s+)?build\b([^\n]*)").unwrap());
     for w in &p.workflows {
         for j in &w.jobs {
             for st in &j.steps {
@@ -845,10 +878,18 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
                 if let Some(f) = st.with("file") {
                     pats.push(f.to_string());
                 } else if let Some(c) = ctx {
-                    if st.uses.as_deref().is_some_and(|u| u.contains("build-push-action")) {
+                    if st
+                        .uses
+                        .as_deref()
+                        .is_some_and(|u| u.contains("build-push-action"))
+                    {
                         pats.push(format!("{}/Dockerfile", c.trim_end_matches('/')));
                     }
-                } else if st.uses.as_deref().is_some_and(|u| u.contains("build-push-action")) {
+                } else if st
+                    .uses
+                    .as_deref()
+                    .is_some_and(|u| u.contains("build-push-action"))
+                {
                     pats.push("Dockerfile".into());
                 }
                 if let Some(run) = &st.run {
@@ -868,7 +909,19 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
                                 file = Some(v.to_string());
                             } else if a.starts_with('-') {
                                 // flags with a value
-                                if matches!(a, "-t" | "--tag" | "--build-arg" | "--target" | "--platform" | "--label" | "--cache-from" | "--cache-to" | "--secret" | "--output" | "-o") {
+                                if matches!(
+                                    a,
+                                    "-t" | "--tag"
+                                        | "--build-arg"
+                                        | "--target"
+                                        | "--platform"
+                                        | "--label"
+                                        | "--cache-from"
+                                        | "--cache-to"
+                                        | "--secret"
+                                        | "--output"
+                                        | "-o"
+                                ) {
                                     i += 1;
                                 }
                             } else if !matches!(a, "&&" | "|" | ";" | "\\") {
@@ -878,7 +931,9 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
                         }
                         match (file, positional) {
                             (Some(f), _) => pats.push(f),
-                            (None, Some(c)) => pats.push(format!("{}/Dockerfile", c.trim_end_matches('/'))),
+                            (None, Some(c)) => {
+                                pats.push(format!("{}/Dockerfile", c.trim_end_matches('/')))
+                            }
                             _ => {}
                         }
                     }
@@ -887,12 +942,18 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
         }
     }
     static EXPR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let expr = EXPR.get_or_init(|| regex::Regex::new(r"\$\{\{[^}]*\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?").unwrap());
+    let expr = EXPR.get_or_init(|| {
+        regex::Regex::new(r"\$\{\{[^}]*\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?").unwrap()
+    });
     pats.into_iter()
         .filter_map(|pat| {
             let pat = pat.trim().trim_matches(|c| c == '"' || c == '\'');
             let pat = pat.trim_start_matches("./");
-            let pat = if pat == "." || pat.is_empty() { "Dockerfile" } else { pat };
+            let pat = if pat == "." || pat.is_empty() {
+                "Dockerfile"
+            } else {
+                pat
+            };
             let mut re = String::from("^");
             let mut last = 0;
             for m in expr.find_iter(pat) {
@@ -911,7 +972,9 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
 /// The port a `next start` command serves on: `-p N` / `--port N`, else the
 /// `PORT` the container sets, else 3000. None when `words` is no `next start`.
 fn next_start_port(words: &[String]) -> Option<Option<u16>> {
-    let i = words.iter().position(|w| w == "next" || w.ends_with("/next"))?;
+    let i = words
+        .iter()
+        .position(|w| w == "next" || w.ends_with("/next"))?;
     if words.get(i + 1).map(String::as_str) != Some("start") {
         return None;
     }
@@ -996,7 +1059,13 @@ fn service_node(
                     stage_index = Some(st.index);
                     stage = Some(Fact::strong(
                         t.clone(),
-                        Evidence::new("compose build.target", &rel_of(cj), line, &t, Strength::Strong),
+                        Evidence::new(
+                            "compose build.target",
+                            &rel_of(cj),
+                            line,
+                            &t,
+                            Strength::Strong,
+                        ),
                     ));
                 }
                 None => {
@@ -1007,10 +1076,19 @@ fn service_node(
             None => {
                 if let Some(st) = d.final_stage() {
                     stage_index = Some(st.index);
-                    let name = st.name.clone().unwrap_or_else(|| format!("#{}", st.index));
+                    let name = st
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("final stage #{}", st.index));
                     stage = Some(Fact::strong(
                         name,
-                        Evidence::new("last stage", df, st.from_line, st.name.clone().unwrap_or_else(|| st.base.clone()), Strength::Strong),
+                        Evidence::new(
+                            "last stage",
+                            df,
+                            st.from_line,
+                            st.name.clone().unwrap_or_else(|| st.base.clone()),
+                            Strength::Strong,
+                        ),
                     ));
                 }
             }
@@ -1030,7 +1108,13 @@ fn service_node(
     // App entry.
     let app_entry = service_dir.as_deref().and_then(|dir| {
         [
-            "main.ts", "main.js", "main.mjs", "index.ts", "index.js", "server.ts", "server.js",
+            "main.ts",
+            "main.js",
+            "main.mjs",
+            "index.ts",
+            "index.js",
+            "server.ts",
+            "server.js",
         ]
         .iter()
         .filter_map(|f| join(dir, &format!("src/{f}")))
@@ -1053,14 +1137,26 @@ fn service_node(
             if let Some((_, v)) = x.environment.iter().find(|(k, _)| k == name) {
                 return Some((
                     v.clone(),
-                    Evidence::new(&format!("compose environment.{name}"), &rel_of(*cj), 0, v.as_deref().unwrap_or("(from the host)"), Strength::Strong),
+                    Evidence::new(
+                        &format!("compose environment.{name}"),
+                        &rel_of(*cj),
+                        0,
+                        v.as_deref().unwrap_or("(from the host)"),
+                        Strength::Strong,
+                    ),
                 ));
             }
         }
         df_env.iter().find(|(k, _)| k == name).map(|(_, v)| {
             (
                 Some(v.clone()),
-                Evidence::new(&format!("Dockerfile ENV {name}"), dockerfile.as_deref().unwrap_or(""), 0, v, Strength::Strong),
+                Evidence::new(
+                    &format!("Dockerfile ENV {name}"),
+                    dockerfile.as_deref().unwrap_or(""),
+                    0,
+                    v,
+                    Strength::Strong,
+                ),
             )
         })
     };
@@ -1083,7 +1179,11 @@ fn service_node(
                     v
                 })
                 .unwrap_or_default(),
-            (e, c) => e.into_iter().flatten().chain(c.into_iter().flatten()).collect(),
+            (e, c) => e
+                .into_iter()
+                .flatten()
+                .chain(c.into_iter().flatten())
+                .collect(),
         }
     };
     let command: Vec<String> = command
@@ -1093,19 +1193,24 @@ fn service_node(
     // `next start`, directly or through `npm start`, or a Next.js
     // standalone `server.js` (it serves `PORT`, else 3000).
     let standalone = df_model.is_some_and(|d| {
-        d.instructions
-            .iter()
-            .any(|i| matches!(i.keyword.as_str(), "COPY" | "ADD") && i.args.contains(".next/standalone"))
-    }) && command.iter().any(|w| w == "server.js" || w.ends_with("/server.js"));
+        d.instructions.iter().any(|i| {
+            matches!(i.keyword.as_str(), "COPY" | "ADD") && i.args.contains(".next/standalone")
+        })
+    }) && command
+        .iter()
+        .any(|w| w == "server.js" || w.ends_with("/server.js"));
     let next_port: Option<(Option<u16>, String)> = next_start_port(&command)
         .map(|p| (p, "command `next start`".to_string()))
         .or_else(|| standalone.then(|| (None, "Next.js standalone `server.js`".to_string())))
         .or_else(|| {
-            let runs_start = command.windows(2).any(|w| {
-                matches!(w[0].as_str(), "npm" | "yarn" | "pnpm") && w[1] == "start"
-            }) || command.windows(3).any(|w| {
-                matches!(w[0].as_str(), "npm" | "yarn" | "pnpm") && w[1] == "run" && w[2] == "start"
-            });
+            let runs_start = command
+                .windows(2)
+                .any(|w| matches!(w[0].as_str(), "npm" | "yarn" | "pnpm") && w[1] == "start")
+                || command.windows(3).any(|w| {
+                    matches!(w[0].as_str(), "npm" | "yarn" | "pnpm")
+                        && w[1] == "run"
+                        && w[2] == "start"
+                });
             if !runs_start {
                 return None;
             }
@@ -1143,7 +1248,10 @@ fn service_node(
                         Some((Some(v), ev)) => {
                             if let Some(port) = crate::formats::compose::parse_port(&v) {
                                 let mut e = Evidence::new(
-                                    &format!("app listen on {name}, set by {} in {}", ev.kind, ev.file),
+                                    &format!(
+                                        "app listen on {name}, set by {} in {}",
+                                        ev.kind, ev.file
+                                    ),
                                     rel,
                                     l.line,
                                     port,
@@ -1158,7 +1266,15 @@ fn service_node(
                             } else if let Some(d) = default {
                                 code_ports.push((
                                     *d,
-                                    Evidence::new(&format!("app default for {name} (the container sets `{v}`)"), rel, l.line, d, Strength::Weak),
+                                    Evidence::new(
+                                        &format!(
+                                            "app default for {name} (the container sets `{v}`)"
+                                        ),
+                                        rel,
+                                        l.line,
+                                        d,
+                                        Strength::Weak,
+                                    ),
                                     Strength::Weak,
                                 ));
                             }
@@ -1174,11 +1290,17 @@ fn service_node(
                         }
                         None => {
                             if let Some(d) = default {
-                                let st = if has_env_file { Strength::Weak } else { Strength::Strong };
+                                let st = if has_env_file {
+                                    Strength::Weak
+                                } else {
+                                    Strength::Strong
+                                };
                                 let what = if has_env_file {
                                     format!("app default for {name} (an env_file may set it)")
                                 } else {
-                                    format!("app default for {name} (the container does not set it)")
+                                    format!(
+                                        "app default for {name} (the container does not set it)"
+                                    )
                                 };
                                 code_ports.push((*d, Evidence::new(&what, rel, l.line, d, st), st));
                             }
@@ -1192,15 +1314,51 @@ fn service_node(
     if let Some((port, what)) = &next_port {
         listen_kind = Some(Listening::Http);
         let (v, ev) = match port {
-            Some(v) => (*v, Evidence::new(what, dockerfile.as_deref().unwrap_or(compose_rel), 0, v, Strength::Strong)),
+            Some(v) => (
+                *v,
+                Evidence::new(
+                    what,
+                    dockerfile.as_deref().unwrap_or(compose_rel),
+                    0,
+                    v,
+                    Strength::Strong,
+                ),
+            ),
             None => {
                 reads_env.push("PORT".into());
                 match container_env("PORT") {
                     Some((Some(v), ev)) => match crate::formats::compose::parse_port(&v) {
-                        Some(x) => (x, Evidence::new(&format!("{what} on PORT, set by {} in {}", ev.kind, ev.file), compose_rel, 0, x, Strength::Strong)),
-                        None => (3000, Evidence::new(&format!("{what} default"), compose_rel, 0, 3000, Strength::Weak)),
+                        Some(x) => (
+                            x,
+                            Evidence::new(
+                                &format!("{what} on PORT, set by {} in {}", ev.kind, ev.file),
+                                dockerfile.as_deref().unwrap_or(compose_rel),
+                                0,
+                                x,
+                                Strength::Strong,
+                            ),
+                        ),
+                        None => (
+                            3000,
+                            Evidence::new(
+                                &format!("{what} default"),
+                                dockerfile.as_deref().unwrap_or(compose_rel),
+                                0,
+                                3000,
+                                Strength::Weak,
+                            ),
+                        ),
                     },
-                    _ => (3000, Evidence::new(&format!("{what} default"), compose_rel, 0, 3000, Strength::Strong)),
+                    _ => (
+                        3000,
+                        Evidence::new(
+                            &format!("{what} default"),
+                            dockerfile.as_deref().unwrap_or(compose_rel),
+                            0,
+                            3000,
+                            Strength::Strong,
+                        ),
+                    ),
                 }
             }
         };
@@ -1213,8 +1371,18 @@ fn service_node(
             let ev = closure
                 .iter()
                 .find_map(|a| a.web.listeners.first().map(|l| (a, l)))
-                .map(|(a, l)| Evidence::new("server started", &p.files[a.file].rel, l.line, "listen", Strength::Strong))
-                .unwrap_or_else(|| Evidence::new("next start", compose_rel, 0, "listen", Strength::Strong));
+                .map(|(a, l)| {
+                    Evidence::new(
+                        "server started",
+                        &p.files[a.file].rel,
+                        l.line,
+                        "listen",
+                        Strength::Strong,
+                    )
+                })
+                .unwrap_or_else(|| {
+                    Evidence::new("next start", compose_rel, 0, "listen", Strength::Strong)
+                });
             Fact::strong(k, ev)
         }
         (None, Some(entry)) if parse_ok && !closure.is_empty() => {
@@ -1227,15 +1395,30 @@ fn service_node(
                     closure.len() - 1
                 )
             };
-            Fact::strong(Listening::No, Evidence::new(&what, entry, 0, "no server", Strength::Strong))
+            Fact::strong(
+                Listening::No,
+                Evidence::new(&what, entry, 0, "no server", Strength::Strong),
+            )
         }
         (None, Some(entry)) => Fact::weak(
             Listening::Unknown,
-            Evidence::new("entry code does not parse", entry, 0, "unknown", Strength::Weak),
+            Evidence::new(
+                "entry code does not parse",
+                entry,
+                0,
+                "unknown",
+                Strength::Weak,
+            ),
         ),
         (None, None) => Fact::weak(
             Listening::Unknown,
-            Evidence::new("no entry code found (src/main.ts, index.ts, server.ts)", service_dir.as_deref().unwrap_or(""), 0, "unknown", Strength::Weak),
+            Evidence::new(
+                "no entry code found (src/main.ts, index.ts, server.ts)",
+                service_dir.as_deref().unwrap_or(""),
+                0,
+                "unknown",
+                Strength::Weak,
+            ),
         ),
     };
 
@@ -1244,14 +1427,34 @@ fn service_node(
     for (cj, x) in chain {
         let rel = rel_of(*cj);
         if !x.ports.is_empty() {
-            declared.push(x.ports.iter().map(|pt| Evidence::new("compose ports", &rel, pt.line, pt.container, Strength::Weak)).collect());
+            declared.push(
+                x.ports
+                    .iter()
+                    .map(|pt| {
+                        Evidence::new("compose ports", &rel, pt.line, pt.container, Strength::Weak)
+                    })
+                    .collect(),
+            );
             break;
         }
     }
     for (cj, x) in chain {
         let rel = rel_of(*cj);
         if !x.expose.is_empty() {
-            declared.push(x.expose.iter().map(|pt| Evidence::new("compose expose", &rel, pt.line, pt.container, Strength::Weak)).collect());
+            declared.push(
+                x.expose
+                    .iter()
+                    .map(|pt| {
+                        Evidence::new(
+                            "compose expose",
+                            &rel,
+                            pt.line,
+                            pt.container,
+                            Strength::Weak,
+                        )
+                    })
+                    .collect(),
+            );
             break;
         }
     }
@@ -1268,7 +1471,13 @@ fn service_node(
     if let (Some(d), Some(st), Some(df)) = (df_model, run_stage, dockerfile.as_deref()) {
         let ex = d.exposed(st);
         if !ex.is_empty() {
-            declared.push(ex.iter().map(|(v, line)| Evidence::new("Dockerfile EXPOSE", df, *line, v, Strength::Weak)).collect());
+            declared.push(
+                ex.iter()
+                    .map(|(v, line)| {
+                        Evidence::new("Dockerfile EXPOSE", df, *line, v, Strength::Weak)
+                    })
+                    .collect(),
+            );
         }
     }
     if let Some(ev) = ctx.pointed.get(&s.name) {
@@ -1278,14 +1487,24 @@ fn service_node(
     }
 
     let mut port: Option<Fact<u16>> = cfg.and_then(|c| c.port).map(|v| {
-        Fact::strong(v, Evidence::new("prodsafe.toml", "prodsafe.toml", 0, v, Strength::Strong))
+        Fact::strong(
+            v,
+            Evidence::new("prodsafe.toml", "prodsafe.toml", 0, v, Strength::Strong),
+        )
     });
     if port.is_none() {
         // Strong code ports; among several, one a declaration confirms.
-        let strong: Vec<&(u16, Evidence, Strength)> = code_ports.iter().filter(|c| c.2 == Strength::Strong).collect();
+        let strong: Vec<&(u16, Evidence, Strength)> = code_ports
+            .iter()
+            .filter(|c| c.2 == Strength::Strong)
+            .collect();
         let pick = strong
             .iter()
-            .find(|c| declared.iter().any(|set| set.iter().any(|e| e.value == c.0.to_string())))
+            .find(|c| {
+                declared
+                    .iter()
+                    .any(|set| set.iter().any(|e| e.value == c.0.to_string()))
+            })
             .or(strong.first())
             .copied()
             .or(code_ports.first());
@@ -1335,7 +1554,8 @@ fn service_node(
         }
     }
     // A worker that starts no server listens on no port, whatever is declared.
-    if listens.value == Listening::No && port.as_ref().is_some_and(|f| f.strength == Strength::Weak) {
+    if listens.value == Listening::No && port.as_ref().is_some_and(|f| f.strength == Strength::Weak)
+    {
         if let Some(f) = port.as_mut() {
             f.contested = true;
             f.source = format!("{} (but {})", f.source, listens.source);
@@ -1344,11 +1564,16 @@ fn service_node(
 
     // The health route.
     let mut health_route: Option<Fact<String>> = cfg.and_then(|c| c.health_path.clone()).map(|h| {
-        Fact::strong(h.clone(), Evidence::new("prodsafe.toml", "prodsafe.toml", 0, h, Strength::Strong))
+        Fact::strong(
+            h.clone(),
+            Evidence::new("prodsafe.toml", "prodsafe.toml", 0, h, Strength::Strong),
+        )
     });
     if health_route.is_none() && !closure.is_empty() {
-        let files: Vec<(&str, &crate::formats::routes::WebFacts)> =
-            closure.iter().map(|a| (p.files[a.file].rel.as_str(), &a.web)).collect();
+        let files: Vec<(&str, &crate::formats::routes::WebFacts)> = closure
+            .iter()
+            .map(|a| (p.files[a.file].rel.as_str(), &a.web))
+            .collect();
         let resolve = |from: &str, spec: &str| {
             crate::formats::appcode::resolve_import(from, spec)
                 .into_iter()
@@ -1358,7 +1583,13 @@ fn service_node(
         if let Some(r) = crate::formats::routes::health_route(&routes) {
             health_route = Some(Fact::strong(
                 r.path.clone(),
-                Evidence::new("route in the code", &r.file, r.line, &r.path, Strength::Strong),
+                Evidence::new(
+                    "route in the code",
+                    &r.file,
+                    r.line,
+                    &r.path,
+                    Strength::Strong,
+                ),
             ));
         }
     }
@@ -1428,18 +1659,39 @@ fn service_node(
         (Some(d), Some(st), Some(df)) => Some(match d.last_in(st, "USER") {
             Some(u) => {
                 let name = u.rest.trim().to_string();
-                Fact::strong(name.clone(), Evidence::new("Dockerfile USER", df, u.line, name, Strength::Strong))
+                Fact::strong(
+                    name.clone(),
+                    Evidence::new("Dockerfile USER", df, u.line, name, Strength::Strong),
+                )
             }
             None => {
                 let base = d.root_image(st);
-                let who = if images::distro(&base) == images::Distro::Distroless && base.contains("nonroot") {
+                let who = if images::distro(&base) == images::Distro::Distroless
+                    && base.contains("nonroot")
+                {
                     "nonroot"
                 } else {
                     "root"
                 };
-                let strength = if images::info(&base).is_some() { Strength::Strong } else { Strength::Weak };
-                let ev = Evidence::new(&format!("no USER; default of `{base}`"), df, st.from_line, who, strength);
-                Fact { value: who.to_string(), source: ev.describe(), strength, evidence: vec![ev], contested: false }
+                let strength = if images::info(&base).is_some() {
+                    Strength::Strong
+                } else {
+                    Strength::Weak
+                };
+                let ev = Evidence::new(
+                    &format!("no USER; default of `{base}`"),
+                    df,
+                    st.from_line,
+                    who,
+                    strength,
+                );
+                Fact {
+                    value: who.to_string(),
+                    source: ev.describe(),
+                    strength,
+                    evidence: vec![ev],
+                    contested: false,
+                }
             }
         }),
         _ => None,
@@ -1447,7 +1699,10 @@ fn service_node(
     let tools = image.as_deref().and_then(|img| {
         images::info(img).map(|row| {
             let v: Vec<String> = row.has.iter().map(|t| t.to_string()).collect();
-            Fact::strong(v, Evidence::new("image table", "", 0, img, Strength::Strong))
+            Fact::strong(
+                v,
+                Evidence::new("image table", "", 0, img, Strength::Strong),
+            )
         })
     });
 

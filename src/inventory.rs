@@ -196,7 +196,11 @@ pub fn build(p: &Project) -> Inventory {
             Some(i) => {
                 let df = p.dockerfile(&i.dockerfile);
                 let has_ep = df
-                    .and_then(|d| d.stages.get(i.stage).and_then(|st| d.last_in(st, "ENTRYPOINT")))
+                    .and_then(|d| {
+                        d.stages
+                            .get(i.stage)
+                            .and_then(|st| d.last_in(st, "ENTRYPOINT"))
+                    })
                     .is_some();
                 if has_ep { "ENTRYPOINT" } else { "CMD" }.into()
             }

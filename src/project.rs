@@ -312,7 +312,17 @@ pub fn is_dev_stack(rel: &str, c: &ComposeFile) -> bool {
     let devish = |w: &str| {
         matches!(
             w,
-            "dev" | "develop" | "development" | "local" | "test" | "tests" | "testing" | "debug" | "e2e" | "ci" | "devcontainer"
+            "dev"
+                | "develop"
+                | "development"
+                | "local"
+                | "test"
+                | "tests"
+                | "testing"
+                | "debug"
+                | "e2e"
+                | "ci"
+                | "devcontainer"
         )
     };
     if parts.iter().any(|w| devish(w)) {
@@ -324,7 +334,9 @@ pub fn is_dev_stack(rel: &str, c: &ComposeFile) -> bool {
         .filter_map(|s| s.target.as_ref().map(|(t, _)| t.as_str()))
         .collect();
     !targets.is_empty()
-        && c.services.iter().all(|s| s.build_context.is_none() || s.target.is_some())
+        && c.services
+            .iter()
+            .all(|s| s.build_context.is_none() || s.target.is_some())
         && targets
             .iter()
             .all(|t| devish(&t.to_ascii_lowercase()) || t.to_ascii_lowercase().starts_with("dev"))
@@ -335,7 +347,11 @@ pub fn is_dev_stack(rel: &str, c: &ComposeFile) -> bool {
 /// package.json; files whose services have neither `image` nor `build` and
 /// all exist in another compose file of the same folder.
 fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
-    let rels: Vec<&str> = p.compose.iter().map(|c| p.files[c.file].rel.as_str()).collect();
+    let rels: Vec<&str> = p
+        .compose
+        .iter()
+        .map(|c| p.files[c.file].rel.as_str())
+        .collect();
     let mut out: Vec<ComposeLayer> = p
         .compose
         .iter()
@@ -355,7 +371,12 @@ fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
             let stem = &name[..pos];
             let ext = &name[pos + ".override".len()..];
             let mut cands = vec![format!("{stem}{ext}")];
-            for alt in ["docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"] {
+            for alt in [
+                "docker-compose.yml",
+                "docker-compose.yaml",
+                "compose.yml",
+                "compose.yaml",
+            ] {
                 cands.push(alt.to_string());
             }
             if let Some(b) = cands
@@ -372,7 +393,8 @@ fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
     // 2. `-f a -f b` in scripts, workflows, Makefiles, READMEs, package.json
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
-        regex::Regex::new(r#"(?:^|\s)(?:-f|--file)(?:\s+|=)["']?([A-Za-z0-9_./${}-]+\.ya?ml)"#).unwrap()
+        regex::Regex::new(r#"(?:^|\s)(?:-f|--file)(?:\s+|=)["']?([A-Za-z0-9_./${}-]+\.ya?ml)"#)
+            .unwrap()
     });
     let mut texts: Vec<(String, String)> = Vec::new();
     for (i, k) in p.kinds.iter().enumerate() {
@@ -380,7 +402,13 @@ fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
             texts.push((p.files[i].rel.clone(), p.files[i].text.clone()));
         }
     }
-    for name in ["Makefile", "makefile", "README.md", "package.json", "justfile"] {
+    for name in [
+        "Makefile",
+        "makefile",
+        "README.md",
+        "package.json",
+        "justfile",
+    ] {
         let mut dirs: Vec<String> = vec![String::new()];
         dirs.extend(rels.iter().map(|r| parent(r).to_string()));
         dirs.sort();
@@ -438,9 +466,10 @@ fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
         if out[i].base.is_some() || c.services.is_empty() {
             continue;
         }
-        let incomplete = c.services.iter().all(|s| {
-            s.image.is_none() && s.build_context.is_none() && s.extends.is_none()
-        });
+        let incomplete = c
+            .services
+            .iter()
+            .all(|s| s.image.is_none() && s.build_context.is_none() && s.extends.is_none());
         if !incomplete {
             continue;
         }
@@ -453,7 +482,9 @@ fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
                 *j != i
                     && parent(rels[*j]) == dir
                     && out[*j].base != Some(i)
-                    && c.services.iter().all(|s| o.services.iter().any(|x| x.name == s.name))
+                    && c.services
+                        .iter()
+                        .all(|s| o.services.iter().any(|x| x.name == s.name))
             })
             .map(|(j, _)| j)
             .min_by_key(|j| rels[*j].len());

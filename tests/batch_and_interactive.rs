@@ -176,6 +176,13 @@ fn interactive_repo() -> tempfile::TempDir {
         "services:\n  api:\n    image: node:20\n    ports: [\"80:80\"]\n",
     )
     .unwrap();
+    // The port and route as the owner states them: strong facts, so the
+    // healthcheck fix is safe (from `ports:` alone it would be unsafe).
+    std::fs::write(
+        d.join("prodsafe.toml"),
+        "[services.api]\nport = 80\nhealth_path = \"/health\"\n",
+    )
+    .unwrap();
     std::fs::write(
         d.join("entrypoint.sh"),
         "#!/bin/sh\nset -e\nnode server.js\n",

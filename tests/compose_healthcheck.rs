@@ -169,7 +169,10 @@ fn flow_mapping_service_gets_a_flow_healthcheck() {
         out.stderr
     );
     compose_config_ok(&path);
-    assert_eq!(run(&["fix", "--unsafe-fixes", "--diff", "."], dir.path()).stdout, "");
+    assert_eq!(
+        run(&["fix", "--unsafe-fixes", "--diff", "."], dir.path()).stdout,
+        ""
+    );
 }
 
 #[test]

@@ -455,10 +455,16 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 }
                 if ft == "http.createServer" || ft == "https.createServer" || ft == "createServer" {
                     if let Some(h) = arg0.filter(|a| {
-                        matches!(a.kind(), "arrow_function" | "function_expression" | "function")
+                        matches!(
+                            a.kind(),
+                            "arrow_function" | "function_expression" | "function"
+                        )
                     }) {
                         let body = text(h, s);
-                        if !body.contains(".url") && !body.contains("pathname") && !body.contains("emit(") {
+                        if !body.contains(".url")
+                            && !body.contains("pathname")
+                            && !body.contains("emit(")
+                        {
                             w.catch_all = Some(line_of(n.start_byte()));
                         }
                     }

@@ -125,8 +125,15 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
                 )
             })?;
             weak.extend(port.weakness("port"));
-            if s.listens.value == Listening::Unknown {
-                weak.push(format!("whether it listens is unknown ({})", s.listens.source));
+            // A port set in prodsafe.toml is the owner saying it listens.
+            if s.listens.value == Listening::Unknown
+                && port.source != "prodsafe.toml `prodsafe.toml`"
+                && !port.evidence.iter().any(|e| e.kind == "prodsafe.toml")
+            {
+                weak.push(format!(
+                    "whether it listens is unknown ({})",
+                    s.listens.source
+                ));
             }
             port_s = port.value.to_string();
             vars.push(("port", &port_s));

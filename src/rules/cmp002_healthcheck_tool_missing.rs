@@ -165,7 +165,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         r.value.clone()
                     }
                     None => {
-                        weak.push("no route known: the probe accepts any HTTP answer below 500".into());
+                        weak.push(
+                            "no route known: the probe accepts any HTTP answer below 500".into(),
+                        );
                         "/".into()
                     }
                 };
@@ -173,9 +175,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             }
         };
         let fails_on_4xx = joined.contains("wget")
-            || joined
-                .split_whitespace()
-                .any(|w| w == "-f" || w == "--fail" || (w.starts_with('-') && !w.starts_with("--") && w.contains('f')));
+            || joined.split_whitespace().any(|w| {
+                w == "-f"
+                    || w == "--fail"
+                    || (w.starts_with('-') && !w.starts_with("--") && w.contains('f'))
+            });
         let threshold = if fails_on_4xx { 400 } else { 500 };
         f.fix = if !s.node {
             f.no_fix_reason = Some("not a Node image: use a tool the image has".into());

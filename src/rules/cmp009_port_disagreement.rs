@@ -1,5 +1,6 @@
 use crate::finding::{Finding, Severity};
 use crate::graph::Strength;
+
 use crate::project::Project;
 use crate::rules::{FixKind, Rule};
 
@@ -8,7 +9,8 @@ pub static RULE: Rule = Rule {
     name: "port-disagreement",
     severity: Severity::High,
     fix: FixKind::None,
-    summary: "The sources of a service's port disagree (code, EXPOSE, compose, nginx, other services)",
+    summary:
+        "The sources of a service's port disagree (code, EXPOSE, compose, nginx, other services)",
     doc: r#"## What it checks
 Every source that names the port a service listens on, collected into its
 port fact (`prodsafe inventory` lists them):
@@ -53,28 +55,37 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             continue;
         }
         let svc = &p.compose[s.compose].services[s.index];
-        let all: Vec<String> = port
+        let differing: Vec<String> = disagreeing.iter().map(|e| e.describe()).collect();
+        let agreeing: Vec<String> = port
             .evidence
             .iter()
-            .map(|e| {
-                format!(
-                    "{}{}",
-                    e.describe(),
-                    if e.disagrees { " (disagrees)" } else { "" }
-                )
-            })
+            .skip(1)
+            .filter(|e| !e.disagrees)
+            .map(|e| e.describe())
             .collect();
-        let lead = if port.strength == Strength::Strong {
-            format!("`{}` listens on {} ({})", s.name, port.value, port.source)
+        let msg = if port.strength == Strength::Strong {
+            format!(
+                "`{}` listens on {} ({}), but {} say{} otherwise{}.",
+                s.name,
+                port.value,
+                port.source,
+                differing.join("; "),
+                if differing.len() == 1 { "s" } else { "" },
+                if agreeing.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (agreeing: {})", agreeing.join("; "))
+                }
+            )
         } else {
-            format!("`{}` has no port in its code; the declarations disagree", s.name)
+            format!(
+                "`{}` has no port in its code and its declarations disagree: {} vs {}.",
+                s.name,
+                port.source,
+                differing.join("; ")
+            )
         };
-        let mut f = RULE.finding(
-            &s.compose_rel,
-            svc.line,
-            svc.col,
-            format!("{lead}, but other sources say otherwise: {}.", all.join("; ")),
-        );
+        let mut f = RULE.finding(&s.compose_rel, svc.line, svc.col, msg);
         f.service = Some(s.name.clone());
         f.no_fix_reason = Some(
             "which source is right is the owner's decision; fixes that depend on this port are unsafe until they agree"

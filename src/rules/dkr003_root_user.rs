@@ -72,7 +72,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 col,
                 format!("The runtime image `{base}` runs as root and cannot simply switch user (it writes its cache and pid as root): {advice}."),
             );
-            f.no_fix_reason = Some(format!("`{base}` cannot start as non-root; adding `USER` would break it"));
+            f.no_fix_reason = Some(format!(
+                "`{base}` cannot start as non-root; adding `USER` would break it"
+            ));
             out.push(f);
             continue;
         }

@@ -185,7 +185,8 @@ pub fn run(p: &Project, select: &[String], ignore: &[String]) -> Vec<Finding> {
 fn merge_same_problem(p: &Project, out: Vec<Finding>) -> Vec<Finding> {
     const ORDER: &[&str] = &["ENT004", "DKR002", "ENT003", "DKR001"];
     static THROUGH: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let through = THROUGH.get_or_init(|| regex::Regex::new(r"\(through ([^:()]+):(\d+)\)").unwrap());
+    let through =
+        THROUGH.get_or_init(|| regex::Regex::new(r"\(through ([^:()]+):(\d+)\)").unwrap());
     let line_text = |path: &str, line: usize| {
         p.file(path)
             .filter(|f| line >= 1 && line <= f.line_count())
@@ -235,10 +236,19 @@ fn merge_same_problem(p: &Project, out: Vec<Finding>) -> Vec<Finding> {
     let mut out = out;
     for (primary, others) in merged {
         for o in others {
-            let (code, path, line, sev) = (out[o].code, out[o].path.clone(), out[o].line, out[o].severity);
+            let (code, path, line, sev) = (
+                out[o].code,
+                out[o].path.clone(),
+                out[o].line,
+                out[o].severity,
+            );
             let f = &mut out[primary];
             f.severity = f.severity.max(sev);
-            if !f.related.iter().any(|r| r.code == code && r.path == path && r.line == line) {
+            if !f
+                .related
+                .iter()
+                .any(|r| r.code == code && r.path == path && r.line == line)
+            {
                 f.related.push(crate::finding::Related { code, path, line });
             }
         }
