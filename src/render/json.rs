@@ -19,8 +19,10 @@ pub fn finding(root: &str, f: &Finding) -> Value {
             "title": x.title,
             "safety": x.safety,
             "unsafe_reason": x.unsafe_reason,
-            "path": x.path,
-            "edits": x.edits.iter().map(|e| json!({"start": e.start, "end": e.end, "content": e.text})).collect::<Vec<_>>(),
+            "changes": x.changes.iter().map(|c| json!({
+                "path": c.path,
+                "edits": c.edits.iter().map(|e| json!({"start": e.start, "end": e.end, "content": e.text})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
         })),
         "no_fix_reason": f.no_fix_reason,
         "related": f.related.iter().map(|r| json!({"code": r.code, "path": r.path, "line": r.line})).collect::<Vec<_>>(),

@@ -208,9 +208,11 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
             Safety::Unsafe
         },
         unsafe_reason: (!weak.is_empty()).then(|| weak.join("; ")),
-        path: src.rel.clone(),
-        edits: vec![edit],
-        expect: vec![expect],
+        changes: vec![crate::finding::FileChange {
+            path: src.rel.clone(),
+            edits: vec![edit],
+            expect: vec![expect],
+        }],
     })
 }
 

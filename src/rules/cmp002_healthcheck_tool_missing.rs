@@ -260,12 +260,14 @@ fn dockerfile_fix(
         title: "Use a node-based HEALTHCHECK".into(),
         safety,
         unsafe_reason,
-        path: file.to_string(),
-        edits: vec![Edit {
-            start: cmd_at,
-            end: ins.span.end,
-            text: format!("CMD {json}"),
+        changes: vec![crate::finding::FileChange {
+            path: file.to_string(),
+            edits: vec![Edit {
+                start: cmd_at,
+                end: ins.span.end,
+                text: format!("CMD {json}"),
+            }],
+            expect: vec![Expect::Reparse],
         }],
-        expect: vec![Expect::Reparse],
     })
 }
