@@ -202,6 +202,9 @@ pub struct ServiceNode {
     pub user: Option<Fact<String>>,
     /// Tools the runtime image ships (from the image table).
     pub tools: Option<Fact<Vec<String>>>,
+    /// The Dockerfile was linked to an image-only service by the image's
+    /// name matching its folder (a guess: weak).
+    pub dockerfile_by_name: Option<String>,
     /// Overlay compose services layered onto this one (compose, service),
     /// the last applied first.
     pub layers: Vec<(usize, usize)>,
@@ -376,6 +379,23 @@ impl Graph {
         }
         let compose_builds = g.services.iter().any(|s| s.dockerfile.is_some());
         let wf = workflow_builds(p);
+        // Build instructions prodsafe does not model (reusable workflows,
+        // `docker build` in scripts and Makefiles): a Dockerfile whose path
+        // (or, for a plain `Dockerfile`, whose folder) they name counts as built.
+        let mut build_texts: Vec<&str> = p
+            .workflows
+            .iter()
+            .map(|w| p.files[w.file].text.as_str())
+            .chain(p.scripts.iter().map(|s| p.files[s.file].text.as_str()))
+            .collect();
+        build_texts.extend(p.aux_texts.iter().map(|(_, t)| t.as_str()));
+        let mentioned = |rel: &str| {
+            let dir = parent(rel);
+            let is_plain = rel.rsplit('/').next() == Some("Dockerfile");
+            build_texts
+                .iter()
+                .any(|t| t.contains(rel) || (is_plain && !dir.is_empty() && t.contains(dir)))
+        };
         for (fi, df) in &p.dockerfiles {
             let rel = p.files[*fi].rel.clone();
             let services: Vec<usize> = by_dockerfile.remove(rel.as_str()).unwrap_or_default();
@@ -408,8 +428,9 @@ impl Graph {
                 } else if services.is_empty()
                     && (compose_builds || !wf.is_empty())
                     && !wf.iter().any(|re| re.is_match(&rel))
+                    && !mentioned(&rel)
                 {
-                    Some("no compose service or workflow builds it".to_string())
+                    Some("no compose service, workflow, script or Makefile builds it".to_string())
                 } else {
                     None
                 };
@@ -1038,12 +1059,14 @@ fn service_node(
             None => missing_build = Some(ctx_s.to_string()),
         }
     }
+    let mut dockerfile_by_name = None;
     if dockerfile.is_none() && missing_build.is_none() {
         if let Some(img) = first(&|x| x.image.is_some()).and_then(|(_, x)| x.image.as_deref()) {
             let (repo, _) = images::name_and_tag(img);
             let name = repo.rsplit('/').next().unwrap_or(&repo);
             if let Some(Some(df)) = by_dir.get(name) {
                 dockerfile = Some(df.to_string());
+                dockerfile_by_name = Some(format!("image `{img}` linked to {df} by its name only"));
             }
         }
     }
@@ -1788,6 +1811,39 @@ fn service_node(
             .is_some_and(|r| r.starts_with("on-failure:"));
     let long_running = !restart_one_shot && !completes.contains_key(&(ci, s.name.clone()));
 
+    // Facts read through a Dockerfile that is only linked by name are no
+    // stronger than that link.
+    let mut port = port;
+    let mut listens = listens;
+    let mut health_route = health_route;
+    let mut stage = stage;
+    let mut user = user;
+    if let Some(why) = &dockerfile_by_name {
+        let from_compose = |f: &str| f == compose_rel || f == "prodsafe.toml";
+        fn weaken<T>(f: &mut Fact<T>, why: &str) {
+            f.strength = Strength::Weak;
+            f.source = format!("{} ({why})", f.source);
+            f.evidence.push(Evidence::new("guess", "", 0, why, Strength::Weak));
+        }
+        if let Some(f) = port.as_mut().filter(|f| !from_compose(&f.evidence[0].file)) {
+            weaken(f, why);
+        }
+        if listens.strength == Strength::Strong {
+            weaken(&mut listens, why);
+        }
+        if let Some(f) = health_route.as_mut().filter(|f| {
+            !from_compose(&f.evidence[0].file) && !f.evidence[0].kind.starts_with("existing")
+        }) {
+            weaken(f, why);
+        }
+        if let Some(f) = stage.as_mut() {
+            weaken(f, why);
+        }
+        if let Some(f) = user.as_mut() {
+            weaken(f, why);
+        }
+    }
+
     ServiceNode {
         compose: ci,
         index: si,
@@ -1806,6 +1862,7 @@ fn service_node(
         stage_index,
         user,
         tools,
+        dockerfile_by_name,
         layers: Vec::new(),
         dev: false,
         app_entry,

@@ -46,6 +46,10 @@ pub struct Project {
     /// (the walk skips them, so they are looked up here, once).
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
+    /// Build and run instructions outside the parsed formats (Makefile,
+    /// justfile, package.json, README.md at the root and next to compose
+    /// files), read once: (path, text).
+    pub aux_texts: Vec<(String, String)>,
     /// Per compose file (same order as `compose`): the file it is layered
     /// onto, why, and whether it is a dev/local/test stack.
     pub layers: Vec<ComposeLayer>,
@@ -176,12 +180,14 @@ impl Project {
             context_sensitive: HashMap::new(),
             errors,
             layers: Vec::new(),
+            aux_texts: Vec::new(),
             graph: Graph::default(),
             config,
             templates,
         };
         p.load_imported_modules();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
+        p.aux_texts = aux_texts(&p);
         p.layers = compose_layers(&p);
         p.graph = Graph::build(&p);
         for img in &p.graph.images {
@@ -342,6 +348,33 @@ pub fn is_dev_stack(rel: &str, c: &ComposeFile) -> bool {
             .all(|t| devish(&t.to_ascii_lowercase()) || t.to_ascii_lowercase().starts_with("dev"))
 }
 
+fn aux_texts(p: &Project) -> Vec<(String, String)> {
+    let mut dirs: Vec<String> = vec![String::new()];
+    dirs.extend(
+        p.compose
+            .iter()
+            .map(|c| parent(&p.files[c.file].rel).to_string()),
+    );
+    dirs.sort();
+    dirs.dedup();
+    let mut out = Vec::new();
+    for d in dirs {
+        for name in [
+            "Makefile",
+            "makefile",
+            "README.md",
+            "package.json",
+            "justfile",
+        ] {
+            let Some(rel) = join(&d, name) else { continue };
+            if let Ok(t) = std::fs::read_to_string(p.root.join(&rel)) {
+                out.push((rel, t));
+            }
+        }
+    }
+    out
+}
+
 /// Finds overlays: `X.override.yml` next to `X.yml`; files layered with
 /// `-f a -f b` in shell scripts, workflows, Makefiles, READMEs and
 /// package.json; files whose services have neither `image` nor `build` and
@@ -396,30 +429,13 @@ fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
         regex::Regex::new(r#"(?:^|\s)(?:-f|--file)(?:\s+|=)["']?([A-Za-z0-9_./${}-]+\.ya?ml)"#)
             .unwrap()
     });
-    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut texts: Vec<(&str, &str)> = Vec::new();
     for (i, k) in p.kinds.iter().enumerate() {
         if matches!(k, FileKind::Shell | FileKind::Workflow) {
-            texts.push((p.files[i].rel.clone(), p.files[i].text.clone()));
+            texts.push((p.files[i].rel.as_str(), p.files[i].text.as_str()));
         }
     }
-    for name in [
-        "Makefile",
-        "makefile",
-        "README.md",
-        "package.json",
-        "justfile",
-    ] {
-        let mut dirs: Vec<String> = vec![String::new()];
-        dirs.extend(rels.iter().map(|r| parent(r).to_string()));
-        dirs.sort();
-        dirs.dedup();
-        for d in dirs {
-            let Some(rel) = join(&d, name) else { continue };
-            if let Ok(t) = std::fs::read_to_string(p.root.join(&rel)) {
-                texts.push((rel, t));
-            }
-        }
-    }
+    texts.extend(p.aux_texts.iter().map(|(r, t)| (r.as_str(), t.as_str())));
     let resolve = |from: &str, f: &str| -> Option<usize> {
         let f = f.trim_start_matches("./");
         join(parent(from), f)

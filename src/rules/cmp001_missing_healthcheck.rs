@@ -197,6 +197,9 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
         "healthcheck",
         &snippet,
     )?;
+    if let Some(why) = &s.dockerfile_by_name {
+        weak.push(format!("image only guessed: {why}"));
+    }
     if s.stage.as_ref().is_some_and(|st| !st.sound()) {
         weak.extend(s.stage.as_ref().and_then(|st| st.weakness("stage")));
     }

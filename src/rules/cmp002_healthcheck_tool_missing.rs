@@ -174,6 +174,10 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 (s.port.as_ref().map(|x| x.value), path)
             }
         };
+        // The image (and so which tools it has) must be known, not guessed.
+        if let Some(why) = &s.dockerfile_by_name {
+            weak.push(format!("image only guessed: {why}"));
+        }
         let fails_on_4xx = joined.contains("wget")
             || joined.split_whitespace().any(|w| {
                 w == "-f"

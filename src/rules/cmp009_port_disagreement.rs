@@ -26,9 +26,10 @@ port fact (`prodsafe inventory` lists them):
    on their own).
 
 Each declaration is a set (an image may `EXPOSE 3000 9229`): it agrees when
-one of its values is the port. When the code gives the port, every
-declaration must agree with it; without the code, the declarations must
-share a value.
+one of its values is the port. When the code (or `prodsafe.toml`) gives
+the port, every declaration must agree with it. Without a strong source,
+declarations that disagree only make the port weak: fixes using it are
+unsafe, and no finding is raised.
 
 ## Why it breaks production
 Probes, proxies and port mappings go to a port nothing listens on: the
@@ -46,7 +47,10 @@ CMP002, CMP004 fixes become unsafe and name the disagreement).
 fn check(p: &Project, out: &mut Vec<Finding>) {
     for s in &p.graph.services {
         let Some(port) = &s.port else { continue };
-        if !port.contested {
+        // Only strong sources disagreeing are a finding: a port from
+        // declarations alone that disagree is merely weak (its fixes are
+        // unsafe), not evidence of a bug.
+        if !port.contested || port.strength != Strength::Strong {
             continue;
         }
         let disagreeing: Vec<&crate::graph::Evidence> =
