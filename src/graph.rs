@@ -1404,7 +1404,13 @@ fn service_node(
                     )
                 })
                 .unwrap_or_else(|| {
-                    Evidence::new("next start", compose_rel, 0, "listen", Strength::Strong)
+                    Evidence::new(
+                        "Next.js server",
+                        dockerfile.as_deref().unwrap_or(compose_rel),
+                        0,
+                        "listen",
+                        Strength::Strong,
+                    )
                 });
             Fact::strong(k, ev)
         }
@@ -1823,7 +1829,8 @@ fn service_node(
         fn weaken<T>(f: &mut Fact<T>, why: &str) {
             f.strength = Strength::Weak;
             f.source = format!("{} ({why})", f.source);
-            f.evidence.push(Evidence::new("guess", "", 0, why, Strength::Weak));
+            f.evidence
+                .push(Evidence::new("guess", "", 0, why, Strength::Weak));
         }
         if let Some(f) = port.as_mut().filter(|f| !from_compose(&f.evidence[0].file)) {
             weaken(f, why);
