@@ -497,3 +497,52 @@ fn inserted_probes_behave_as_titled() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!status(&items[3]), "TCP probe fails when nothing listens");
 }
+
+/// `explain` documents, per rule that uses facts, the evidence order and
+/// when its fix is safe.
+#[test]
+fn explain_documents_evidence_and_safety() {
+    for (code, needles) in [
+        (
+            "CMP001",
+            &["## Evidence order", "**Safe** only when", "no route known"][..],
+        ),
+        (
+            "CMP002",
+            &["## Evidence and safety", "strong and uncontested"][..],
+        ),
+        ("CMP003", &["safe exactly when"][..]),
+        (
+            "CMP004",
+            &[
+                "## Evidence order",
+                "Safe only when the port fact is strong",
+            ][..],
+        ),
+        (
+            "CMP009",
+            &[
+                "Every source that names the port",
+                "no fix that depends on this port is offered as safe",
+            ][..],
+        ),
+        (
+            "DKR003",
+            &[
+                "## Evidence",
+                "nginx-unprivileged",
+                "no `USER` is ever inserted",
+            ][..],
+        ),
+    ] {
+        let out = run(&["explain", code], &fixture("facts-only-ping"));
+        assert_eq!(out.code, 0);
+        for n in needles {
+            assert!(
+                out.stdout.contains(n),
+                "{code}: missing {n:?} in\n{}",
+                out.stdout
+            );
+        }
+    }
+}

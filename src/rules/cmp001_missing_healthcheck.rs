@@ -43,25 +43,57 @@ services:
       - "6002:6002"
 ```
 
-## Fix (safe, Node services)
+## Evidence order
+The probe needs three facts of the service (`prodsafe inventory` shows each
+with its sources and strength):
+- **listens**: the entry code (`src/main.ts`, `index.ts`, `server.ts` under
+  the Dockerfile's folder) and the modules it imports start a server
+  (`listen`, `serve({ port })`, a Nest HTTP app, `next start`, a Next.js
+  standalone `server.js`). A Nest microservice or a consumer loop that starts
+  none gets this finding with advice and no fix: an HTTP probe would never
+  pass.
+- **port**: `prodsafe.toml`; then the app's `listen(...)` read with the value
+  the container gets (compose `environment`, Dockerfile `ENV`, else the
+  code's default such as `process.env.PORT ?? 3000`; `next start` = 3000 or
+  `-p N`), which is strong; then, weak on their own, compose `ports`,
+  `expose`, `environment.PORT`, Dockerfile `EXPOSE`/`ENV PORT`. Sources that
+  disagree are CMP009.
+- **route**: `prodsafe.toml` `health_path`; the routes the code declares
+  (Nest global prefix, controller and method decorators, URI versioning;
+  Express/Fastify/Koa routes and the prefixes they are mounted under; a
+  plain `http.createServer` handler that answers every path), preferring a
+  health-like route, else `/` when it is declared; else a probe the project
+  already has for the service (another compose file, a `healthcheck.sh`).
+
+All of it is read in the stage compose runs (`build.target`, else the last
+stage), merged with overlay files (`*.override.yml`, files layered with
+`-f`).
+
+## Fix
 Inserts a node-based probe at the end of the service, in the file's own
-indentation and line endings, with the port and health path prodsafe
-inferred (compose `ports`/`expose`, `environment.PORT`, Dockerfile
-`EXPOSE`/`ENV PORT`, the app's `listen(...)`; a health route in the app
-code, else `/`). It needs no curl in the image:
+indentation and line endings. It needs no curl in the image:
 ```yaml
     healthcheck:
-      test: ["CMD", "node", "-e", "require('http').get('http://localhost:6002/', r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
+      test: ["CMD", "node", "-e", "require('http').get('http://localhost:6002/health', r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
       interval: 30s
       timeout: 10s
       retries: 3
       start_period: 20s
 ```
+When no route is known the probe never demands 200 on `/`: it accepts any
+HTTP answer below 500 (`templates/healthcheck-node-any.yaml`), or, for a
+server that is not HTTP, connects over TCP
+(`templates/healthcheck-node-tcp.yaml`); the fix title says so.
+
+**Safe** only when listens, port and route are all strong and no source
+disagrees (and the Dockerfile is the service's own, not guessed from the
+image name). Otherwise the fix is **unsafe** and its reason names the weak
+fact: "port only from compose ports ...", "port contested: ... vs ...",
+"no route known: the probe accepts any HTTP answer below 500".
 For the official `postgres` and `redis` images their standard probes
-(`pg_isready`, `redis-cli ping`) are inserted. Other images, and Node
-services whose port cannot be inferred, get a finding without a fix (set
-`[services.NAME] port = ...` in `prodsafe.toml`). The snippets come from
-`templates/healthcheck-*.yaml` and can be overridden.
+(`pg_isready`, `redis-cli ping`) are inserted (safe). Other images get a
+finding without a fix. The snippets come from `templates/healthcheck-*.yaml`
+and can be overridden.
 "#;
 
 fn safe_path(p: &str) -> bool {

@@ -35,9 +35,11 @@ services:
     image: postgres:16
 ```
 
-## Fix (safe, where CMP001 has one)
+## Fix (as CMP001's)
 The same edit as `CMP001` on service `X`: a healthcheck is added to it.
-Both findings share the edit; it is applied once.
+Both findings share the edit; it is applied once. It is safe exactly when
+CMP001's is (the port, route and listening facts of `X` are strong and
+uncontested); otherwise unsafe with the same reason.
 "#;
 
 fn check(p: &Project, out: &mut Vec<Finding>) {

@@ -16,6 +16,8 @@ also the `node` target in the entrypoint script's last command), resolved
 against the final stage's WORKDIR, that no `COPY`/`ADD` of the final stage
 (or the stages it builds on) puts there and no `RUN` there builds.
 
+The stage checked is the one that runs: compose `build.target` when a service sets it, else the last stage.
+
 ## Why it breaks production
 The build succeeds: nothing checks that the command's file exists. The
 container exits at once with `Cannot find module '/app/dist/main.js'` or

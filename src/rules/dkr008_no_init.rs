@@ -15,6 +15,8 @@ A Node image whose process ends up as PID 1 (`CMD ["node", ...]`, or an
 entrypoint script that `exec`s node) with no `dumb-init`/`tini` in front
 and no `init: true` on the compose services running it.
 
+The stage checked is the one that runs: compose `build.target` when a service sets it, else the last stage.
+
 ## Why it breaks production
 As PID 1, Node gets no default signal handlers: SIGTERM is ignored unless
 the app handles it, so every stop waits for the 10-second SIGKILL; zombie
