@@ -743,6 +743,9 @@ struct Ctx {
     probes: HashMap<String, Vec<(usize, Option<u16>, String, Evidence)>>,
     /// folder -> (probe port, probe path, evidence) from a healthcheck script
     script_probes: HashMap<String, (Option<u16>, String, Evidence)>,
+    /// container name -> (probe port, probe path, evidence) from a
+    /// Kubernetes `httpGet` liveness/readiness probe
+    k8s_probes: HashMap<String, (Option<u16>, String, Evidence)>,
 }
 
 fn probe_url(text: &str) -> Option<(Option<u16>, String)> {
@@ -880,8 +883,91 @@ impl Ctx {
             pointed,
             probes,
             script_probes,
+            k8s_probes: k8s_probes(p),
         }
     }
+}
+
+/// `httpGet` liveness/readiness probes in Kubernetes manifests and Helm
+/// templates (YAML files under a `k8s`, `kubernetes`, `helm`, `charts`,
+/// `manifests` or `deploy` folder), keyed by the container's `name:`.
+fn k8s_probes(p: &Project) -> HashMap<String, (Option<u16>, String, Evidence)> {
+    static NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let name_re = NAME
+        .get_or_init(|| regex::Regex::new(r"^\s*-\s*name:\s*['\x22]?([A-Za-z0-9_.-]+)").unwrap());
+    static KV: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let kv = KV.get_or_init(|| {
+        regex::Regex::new(r"^\s*(path|port):\s*['\x22]?([A-Za-z0-9_./~-]+)").unwrap()
+    });
+    let mut out = HashMap::new();
+    let mut files: Vec<&String> = p
+        .all_paths
+        .iter()
+        .filter(|r| {
+            (r.ends_with(".yaml") || r.ends_with(".yml"))
+                && r.split('/').any(|seg| {
+                    matches!(
+                        seg,
+                        "k8s"
+                            | "kubernetes"
+                            | "kube"
+                            | "helm"
+                            | "charts"
+                            | "manifests"
+                            | "deploy"
+                            | "deployment"
+                            | "deployments"
+                    )
+                })
+        })
+        .collect();
+    files.sort();
+    for rel in files.into_iter().take(2000) {
+        let Ok(text) = std::fs::read_to_string(p.root.join(rel)) else {
+            continue;
+        };
+        if !text.contains("httpGet") {
+            continue;
+        }
+        let mut container: Option<String> = None;
+        let mut in_probe = false;
+        let (mut path, mut port): (Option<(String, usize)>, Option<u16>) = (None, None);
+        for (i, line) in text.lines().enumerate() {
+            if let Some(c) = name_re.captures(line) {
+                container = Some(c[1].to_string());
+                in_probe = false;
+            }
+            let t = line.trim_start();
+            if t.starts_with("livenessProbe:")
+                || t.starts_with("readinessProbe:")
+                || t.starts_with("startupProbe:")
+            {
+                in_probe = true;
+                path = None;
+                port = None;
+                continue;
+            }
+            if !in_probe {
+                continue;
+            }
+            if let Some(c) = kv.captures(line) {
+                match &c[1] {
+                    "path" => path = Some((c[2].to_string(), i + 1)),
+                    _ => port = c[2].parse().ok(),
+                }
+            }
+            if let (Some((pa, ln)), Some(name)) = (&path, &container) {
+                if pa.starts_with('/') {
+                    out.entry(name.clone()).or_insert((
+                        port,
+                        pa.clone(),
+                        Evidence::new("existing Kubernetes probe", rel, *ln, pa, Strength::Strong),
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Dockerfile paths workflows build (`docker/build-push-action` `file:` /
@@ -1630,11 +1716,32 @@ fn service_node(
         .and_then(|v| v.iter().find(|(c, ..)| !own_files.contains(c)))
         .map(|(_, port, path, ev)| (*port, path.clone(), ev.clone()))
         .or_else(|| {
+            // A HEALTHCHECK in another stage of its Dockerfile (a stage
+            // compose does not run, e.g. an all-in-one image).
+            let (d, df) = (df_model?, dockerfile.as_deref()?);
+            d.instructions
+                .iter()
+                .filter(|i| i.keyword == "HEALTHCHECK")
+                .find_map(|i| {
+                    probe_url(&i.rest).map(|(port, path)| {
+                        let ev = Evidence::new(
+                            "existing Dockerfile HEALTHCHECK",
+                            df,
+                            i.line,
+                            &path,
+                            Strength::Strong,
+                        );
+                        (port, path, ev)
+                    })
+                })
+        })
+        .or_else(|| {
             service_dir
                 .as_deref()
                 .and_then(|d| ctx.script_probes.get(d))
                 .cloned()
-        });
+        })
+        .or_else(|| ctx.k8s_probes.get(&s.name).cloned());
     if let Some((pport, path, ev)) = existing {
         match health_route.as_mut() {
             None => health_route = Some(Fact::strong(path, ev.clone())),

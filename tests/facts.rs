@@ -328,13 +328,16 @@ fn override_file_is_layered_onto_its_base() {
     let f = expect(
         "facts-override",
         &[
-            // `api` gets its healthcheck from the override: no finding.
+            // `api` gets its healthcheck from the override: no CMP001, and
+            // the curl probe there (an alpine image has no curl) is fixed in
+            // the override, where the key is.
+            ("CMP002", "docker-compose.override.yml", 6, "safe"),
             // `worker` has none in either file: one finding, in the base.
             ("CMP001", "docker-compose.yml", 6, "safe"),
             ("DKR008", "api/Dockerfile", 5, "-"),
         ],
     );
-    assert!(!f.iter().any(|x| x["path"] == "docker-compose.override.yml"));
+    assert_eq!(f.len(), 3, "no finding of the overlay's own");
     let dir = apply_all_and_validate("facts-override", &["docker-compose.yml"], &[]);
     // And layered, as compose runs it.
     let o = std::process::Command::new(validator("docker-compose"))
@@ -350,10 +353,19 @@ fn override_file_is_layered_onto_its_base() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let before =
+        std::fs::read_to_string(fixture("facts-override/docker-compose.override.yml")).unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.path().join("docker-compose.override.yml")).unwrap(),
-        std::fs::read_to_string(fixture("facts-override/docker-compose.override.yml")).unwrap(),
-        "the overlay is left alone"
+        before.replace(
+            "[\"CMD\", \"curl\", \"-f\", \"http://localhost:3000/health\"]",
+            "[\"CMD\", \"node\", \"-e\", \"require('http').get('http://localhost:3000/health', r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))\"]"
+        )
+    );
+    let base = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
+    assert!(
+        base.contains("  worker:\n") && base.matches("healthcheck:").count() == 1,
+        "{base}"
     );
 }
 
@@ -387,17 +399,50 @@ fn digest_overlay_layered_by_makefile_and_dev_stack_severity() {
 
 #[test]
 fn an_existing_probe_elsewhere_gives_the_route() {
+    // Routes registered through helpers prodsafe cannot follow; the
+    // project's own probes for the services say where to look: another
+    // compose file (api), a Kubernetes liveness probe (web), a HEALTHCHECK
+    // in a stage compose does not run (aio, built with `target: app`).
     let f = expect(
         "facts-probe-reuse",
         &[
             ("CMP001", "docker-compose.yml", 2, "safe"),
+            ("CMP001", "docker-compose.yml", 4, "safe"),
+            ("CMP001", "docker-compose.yml", 6, "safe"),
+            ("DKR008", "aio/Dockerfile", 5, "-"),
             ("DKR008", "api/Dockerfile", 5, "-"),
+            ("DKR008", "web/Dockerfile", 5, "-"),
         ],
     );
+    let t = |svc: &str| {
+        title(
+            f.iter()
+                .find(|x| x["service"] == svc && x["code"] == "CMP001")
+                .unwrap(),
+        )
+        .to_string()
+    };
     assert_eq!(
-        title(one(&f, "CMP001", "docker-compose.yml")),
+        t("api"),
         "Add a healthcheck to `api` (node probe on http://localhost:4000/v1/health-check)"
     );
+    assert_eq!(
+        t("web"),
+        "Add a healthcheck to `web` (node probe on http://localhost:8080/readyz)"
+    );
+    assert_eq!(
+        t("aio"),
+        "Add a healthcheck to `aio` (node probe on http://localhost:9000/status)"
+    );
+    let inv = run(&["inventory", "."], &fixture("facts-probe-reuse"));
+    for want in [
+        "api health route = /v1/health-check [strong]: existing compose probe `/v1/health-check` at ops/docker-compose.prod.yml:5",
+        "web health route = /readyz [strong]: existing Kubernetes probe `/readyz` at k8s/web.yaml:13",
+        "aio health route = /status [strong]: existing Dockerfile HEALTHCHECK `/status` at aio/Dockerfile:8",
+    ] {
+        assert!(inv.stdout.contains(want), "{want}\n{}", inv.stdout);
+    }
+    apply_all_and_validate("facts-probe-reuse", &["docker-compose.yml"], &[]);
 }
 
 #[test]

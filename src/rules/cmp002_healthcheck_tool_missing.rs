@@ -192,7 +192,16 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             port.and_then(|port| node_probe_below(p, port, &path, threshold))
                 .and_then(|probe| match &s.health {
                     Health::Compose { .. } => {
-                        let q = p.compose[s.compose].doc.quote;
+                        // The quote style of the file the probe lives in.
+                        let q = match &s.health {
+                            Health::Compose { file, .. } => p
+                                .compose
+                                .iter()
+                                .find(|c| p.files[c.file].rel == *file)
+                                .map(|c| c.doc.quote)
+                                .unwrap_or(p.compose[s.compose].doc.quote),
+                            _ => p.compose[s.compose].doc.quote,
+                        };
                         let items: Vec<String> = serde_json::from_str(&probe).ok()?;
                         compose_fix(p, s, &crate::templates::yaml_flow_strings(&items, q), &weak)
                     }

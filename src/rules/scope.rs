@@ -205,8 +205,17 @@ pub fn replace_compose_test(
     rewrite: impl FnOnce(&str) -> Option<String>,
 ) -> Option<crate::finding::Fix> {
     use crate::finding::{Edit, Expect, Fix};
-    let c = &p.compose[s.compose];
-    let svc = &c.services[s.index];
+    // The healthcheck lives in the file that defines it: the service's own
+    // file, or an overlay layered onto it.
+    let (ci, si) = match &s.health {
+        crate::graph::Health::Compose { file, .. } => std::iter::once((s.compose, s.index))
+            .chain(s.layers.iter().copied())
+            .find(|&(ci, _)| p.files[p.compose[ci].file].rel == *file)
+            .unwrap_or((s.compose, s.index)),
+        _ => (s.compose, s.index),
+    };
+    let c = &p.compose[ci];
+    let svc = &c.services[si];
     let (_, hc) = c.doc.own_entry(&svc.node, "healthcheck")?;
     let (_, test) = c.doc.own_entry(hc, "test")?;
     let src = &p.files[c.file];
