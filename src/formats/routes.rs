@@ -286,17 +286,52 @@ const NEST_GETS: &[&str] = &["Get", "All", "Head"];
 /// Extracts listeners and routes from a parsed file.
 pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> WebFacts {
     let mut w = WebFacts::default();
+    // Most modules serve nothing: skip the walk when no word of a server,
+    // a route or a router appears in the text.
+    const WORDS: &[&str] = &[
+        "listen",
+        "Controller",
+        "Router",
+        ".get(",
+        ".all(",
+        ".head(",
+        ".use(",
+        ".route(",
+        "register(",
+        "createServer",
+        "serve(",
+        "setGlobalPrefix",
+        "enableVersioning",
+        "NestFactory",
+        "express",
+        "astify",
+        "Koa",
+        "Hono",
+    ];
+    if !WORDS.iter().any(|k| s.contains(k)) {
+        return w;
+    }
     // Constants anywhere in the file: `const port = process.env.PORT ?? 3000`.
     let mut consts: HashMap<String, tree_sitter::Node> = HashMap::new();
-    let mut stack = vec![root];
+    // Every named node in document order, with one cursor.
     let mut all = Vec::new();
-    while let Some(n) = stack.pop() {
-        all.push(n);
-        let mut c = n.walk();
-        stack.extend(n.named_children(&mut c));
+    let mut cur = root.walk();
+    'walk: loop {
+        if cur.node().is_named() {
+            all.push(cur.node());
+        }
+        if cur.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cur.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cur.goto_parent() {
+                break 'walk;
+            }
+        }
     }
-    // Document order.
-    all.sort_by_key(|n| n.start_byte());
     for n in &all {
         if n.kind() == "variable_declarator" {
             if let (Some(name), Some(v)) = (
