@@ -746,6 +746,8 @@ struct Ctx {
     /// container name -> (probe port, probe path, evidence) from a
     /// Kubernetes `httpGet` liveness/readiness probe
     k8s_probes: HashMap<String, (Option<u16>, String, Evidence)>,
+    /// Next.js API routes with a health-like name: (app folder, route, file)
+    next_api: Vec<(String, String, String)>,
 }
 
 fn probe_url(text: &str) -> Option<(Option<u16>, String)> {
@@ -847,6 +849,19 @@ impl Ctx {
                 }
             }
         }
+        // A gateway's code that proxies to `http://name:port`.
+        for a in &p.apps {
+            let rel = &p.files[a.file].rel;
+            for (host, port, line) in &a.web.urls {
+                pointed.entry(host.clone()).or_default().push(Evidence::new(
+                    "URL in code",
+                    rel,
+                    *line,
+                    port,
+                    Strength::Weak,
+                ));
+            }
+        }
         let mut script_probes = HashMap::new();
         for sc in &p.scripts {
             let rel = &p.files[sc.file].rel;
@@ -884,8 +899,55 @@ impl Ctx {
             probes,
             script_probes,
             k8s_probes: k8s_probes(p),
+            next_api: next_api_routes(p),
         }
     }
+}
+
+/// Next.js API routes whose last segment is health-like
+/// (`app/api/health/route.ts` -> `/api/health`, `pages/api/ping.ts` ->
+/// `/api/ping`), with the app folder they belong to.
+fn next_api_routes(p: &Project) -> Vec<(String, String, String)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"^(?:(.*?)/)?(?:src/)?(app|pages)/api/(.+?)\.(?:ts|js|tsx|jsx|mjs)$")
+            .unwrap()
+    });
+    let mut out = Vec::new();
+    for rel in &p.all_paths {
+        if rel.contains("node_modules/") {
+            continue;
+        }
+        let Some(c) = re.captures(rel) else { continue };
+        let dir = c.get(1).map(|m| m.as_str()).unwrap_or("").to_string();
+        let kind = &c[2];
+        let rest = &c[3];
+        let segs: Vec<&str> = rest
+            .split('/')
+            .filter(|x| !(x.starts_with('(') && x.ends_with(')')))
+            .collect();
+        let route_segs: Vec<&str> = match (kind, segs.last()) {
+            ("app", Some(&"route")) => segs[..segs.len() - 1].to_vec(),
+            ("app", _) => continue,
+            (_, Some(&"index")) => segs[..segs.len() - 1].to_vec(),
+            _ => segs,
+        };
+        let Some(last) = route_segs.last() else {
+            continue;
+        };
+        let l = last.to_ascii_lowercase();
+        if route_segs.iter().any(|x| x.starts_with('[')) {
+            continue;
+        }
+        if ["health", "healthz", "ping", "status", "ready", "live"]
+            .iter()
+            .any(|w| l.contains(w))
+        {
+            out.push((dir, format!("/api/{}", route_segs.join("/")), rel.clone()));
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `httpGet` liveness/readiness probes in Kubernetes manifests and Helm
@@ -1706,6 +1768,48 @@ fn service_node(
                     Strength::Strong,
                 ),
             ));
+        }
+    }
+    // Next.js: a health-like API route of the app (not under a basePath).
+    if health_route.is_none() && next_port.is_some() {
+        if let Some(dir) = service_dir.as_deref() {
+            let base_path = ["next.config.js", "next.config.mjs", "next.config.ts"]
+                .iter()
+                .filter_map(|n| join(dir, n))
+                .filter(|r| p.all_paths.contains(r))
+                .any(|r| {
+                    std::fs::read_to_string(p.root.join(&r)).is_ok_and(|t| t.contains("basePath"))
+                });
+            if !base_path {
+                if let Some((_, route, file)) = ctx.next_api.iter().find(|(d, ..)| d == dir) {
+                    let mut f = Fact::strong(
+                        route.clone(),
+                        Evidence::new("Next.js API route", file, 0, route, Strength::Strong),
+                    );
+                    // A middleware may answer first (a redirect to a login).
+                    if let Some(m) = [
+                        "middleware.ts",
+                        "middleware.js",
+                        "src/middleware.ts",
+                        "src/middleware.js",
+                    ]
+                    .iter()
+                    .filter_map(|n| join(dir, n))
+                    .find(|r| p.all_paths.contains(r))
+                    {
+                        f.strength = Strength::Weak;
+                        f.source = format!("{} (but {m} may answer first)", f.source);
+                        f.evidence.push(Evidence::new(
+                            "Next.js middleware",
+                            &m,
+                            0,
+                            "may redirect",
+                            Strength::Weak,
+                        ));
+                    }
+                    health_route = Some(f);
+                }
+            }
         }
     }
     // A probe the project already has for this service.

@@ -591,3 +591,44 @@ fn explain_documents_evidence_and_safety() {
         }
     }
 }
+
+#[test]
+fn nextjs_ports_api_routes_and_a_gateway_proxy_target() {
+    let f = expect(
+        "facts-nextjs",
+        &[
+            ("CMP001", "docker-compose.yml", 2, "unsafe"),
+            ("CMP009", "docker-compose.yml", 2, "-"),
+            ("CMP001", "docker-compose.yml", 4, "safe"),
+            ("CMP001", "docker-compose.yml", 8, "safe"),
+            ("DKR008", "gateway/Dockerfile", 5, "-"),
+        ],
+    );
+    let by = |svc: &str, code: &str| {
+        f.iter()
+            .find(|x| x["service"] == svc && x["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    // `npm start` runs `next start -p 4000`; the gateway proxies to 4001.
+    let web = by("web", "CMP001");
+    assert_eq!(
+        title(&web),
+        "Add a healthcheck to `web` (node probe on http://localhost:4000/api/health)"
+    );
+    assert!(
+        reason(&web).contains("URL in code `4001` at gateway/src/main.ts:6"),
+        "{web}"
+    );
+    let c9 = by("web", "CMP009");
+    assert!(c9["message"]
+        .as_str()
+        .unwrap()
+        .contains("package.json start `next start -p 4000`"));
+    // `next start` without -p serves the container's PORT (ENV PORT=3005).
+    assert_eq!(
+        title(&by("admin", "CMP001")),
+        "Add a healthcheck to `admin` (node probe on http://localhost:3005/api/ping)"
+    );
+    apply_all_and_validate("facts-nextjs", &["docker-compose.yml"], &[]);
+}

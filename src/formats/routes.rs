@@ -91,6 +91,8 @@ pub struct WebFacts {
     /// `http.createServer((req, res) => ...)` whose handler never looks at
     /// `req.url`: it answers every path the same way (line).
     pub catch_all: Option<usize>,
+    /// `http://host:port` literals (a gateway's proxy targets): (host, port, line).
+    pub urls: Vec<(String, u16, usize)>,
 }
 
 fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
@@ -372,8 +374,24 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
             }
         }
     }
+    static URL: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let url = URL.get_or_init(|| {
+        regex::Regex::new(r"^(?:https?|ws)://([A-Za-z0-9_-]+):(\d{2,5})(?:/|$)").unwrap()
+    });
     for n in all {
         match n.kind() {
+            "string" | "template_string" => {
+                if let Some(v) = string_value(n, s) {
+                    if let Some(c) = url.captures(&v) {
+                        if let Ok(port) = c[2].parse::<u16>() {
+                            if &c[1] != "localhost" {
+                                w.urls
+                                    .push((c[1].to_string(), port, line_of(n.start_byte())));
+                            }
+                        }
+                    }
+                }
+            }
             "import_statement" => {
                 let Some(spec) = n
                     .child_by_field_name("source")

@@ -61,9 +61,11 @@ with its sources and strength):
 - **route**: `prodsafe.toml` `health_path`; the routes the code declares
   (Nest global prefix, controller and method decorators, URI versioning;
   Express/Fastify/Koa routes and the prefixes they are mounted under; a
-  plain `http.createServer` handler that answers every path), preferring a
-  health-like route, else `/` when it is declared; else a probe the project
-  already has for the service (another compose file, a `healthcheck.sh`).
+  plain `http.createServer` handler that answers every path; a health-like
+  Next.js API route), preferring a health-like route, else `/` when it is
+  declared; else a probe the project already has for the service (another
+  compose file, a `HEALTHCHECK` of a stage compose does not run, a
+  `healthcheck.sh`, a Kubernetes `httpGet` probe).
 
 All of it is read in the stage compose runs (`build.target`, else the last
 stage), merged with overlay files (`*.override.yml`, files layered with
