@@ -732,6 +732,9 @@ fn extends_chain<'a>(p: &'a Project, ci: usize, s: &'a Service) -> Vec<(usize, &
     out
 }
 
+/// A probe found in a compose file: (compose index, port, path, evidence).
+type ComposeProbe = (usize, Option<u16>, String, Evidence);
+
 /// What the whole project says about one service from elsewhere: ports
 /// other files point at (nginx upstreams, `http://name:port` in another
 /// service's environment) and probes the project already has for it
@@ -740,7 +743,7 @@ struct Ctx {
     /// service name -> port declarations found elsewhere
     pointed: HashMap<String, Vec<Evidence>>,
     /// service name -> (compose index, probe port, probe path, evidence)
-    probes: HashMap<String, Vec<(usize, Option<u16>, String, Evidence)>>,
+    probes: HashMap<String, Vec<ComposeProbe>>,
     /// folder -> (probe port, probe path, evidence) from a healthcheck script
     script_probes: HashMap<String, (Option<u16>, String, Evidence)>,
     /// container name -> (probe port, probe path, evidence) from a
@@ -807,8 +810,7 @@ impl Ctx {
         let url = URL.get_or_init(|| {
             regex::Regex::new(r"^(?:https?|ws|grpc)://([A-Za-z0-9_.-]+):(\d+)(?:/|$)").unwrap()
         });
-        let mut probes: HashMap<String, Vec<(usize, Option<u16>, String, Evidence)>> =
-            HashMap::new();
+        let mut probes: HashMap<String, Vec<ComposeProbe>> = HashMap::new();
         for (ci, c) in p.compose.iter().enumerate() {
             let rel = &p.files[c.file].rel;
             for s in &c.services {
@@ -2030,10 +2032,7 @@ fn service_node(
 
     // Facts read through a Dockerfile that is only linked by name are no
     // stronger than that link.
-    let mut port = port;
     let mut listens = listens;
-    let mut health_route = health_route;
-    let mut stage = stage;
     let mut user = user;
     if let Some(why) = &dockerfile_by_name {
         let from_compose = |f: &str| f == compose_rel || f == "prodsafe.toml";
