@@ -93,6 +93,12 @@ pub struct WebFacts {
     pub catch_all: Option<usize>,
     /// `http://host:port` literals (a gateway's proxy targets): (host, port, line).
     pub urls: Vec<(String, u16, usize)>,
+    /// Functions by name with their parameter names (`function f(app)`,
+    /// `const f = (app) => ...`): routes registered on a parameter belong to
+    /// whatever the callers pass.
+    pub functions: Vec<(String, Vec<String>)>,
+    /// Calls passing an identifier: (callee, argument index, argument).
+    pub calls: Vec<(String, usize, String)>,
 }
 
 fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
@@ -441,13 +447,27 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
             "export_statement" => {
                 let t = text(n, s);
                 if let Some(v) = n.child_by_field_name("value") {
-                    // export default router;
-                    w.exports.push(("default".into(), text(v, s).to_string()));
+                    // export default router; export default function f() {}
+                    let local = v
+                        .child_by_field_name("name")
+                        .map(|x| text(x, s).to_string())
+                        .unwrap_or_else(|| text(v, s).to_string());
+                    w.exports.push(("default".into(), local));
                 } else if let Some(d) = n.child_by_field_name("declaration") {
+                    if let Some(name) = d.child_by_field_name("name") {
+                        let nm = text(name, s).to_string();
+                        if t.starts_with("export default") {
+                            w.exports.push(("default".into(), nm.clone()));
+                        }
+                        w.exports.push((nm.clone(), nm));
+                    }
                     let mut c = d.walk();
                     for decl in d.named_children(&mut c) {
                         if let Some(name) = decl.child_by_field_name("name") {
                             let nm = text(name, s).to_string();
+                            if t.starts_with("export default") {
+                                w.exports.push(("default".into(), nm.clone()));
+                            }
                             w.exports.push((nm.clone(), nm));
                         }
                     }
@@ -492,6 +512,35 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 }
             }
             "class_declaration" => nest_controller(n, s, line_of, &mut w),
+            "function_declaration" | "arrow_function" | "function_expression" | "function" => {
+                let name = match n.kind() {
+                    "function_declaration" => n
+                        .child_by_field_name("name")
+                        .map(|x| text(x, s).to_string()),
+                    _ => n
+                        .parent()
+                        .filter(|p| p.kind() == "variable_declarator")
+                        .and_then(|p| p.child_by_field_name("name"))
+                        .map(|x| text(x, s).to_string()),
+                };
+                let params = n.child_by_field_name("parameters").map(|ps| {
+                    let mut c = ps.walk();
+                    ps.named_children(&mut c)
+                        .map(|p| {
+                            let id = p.child_by_field_name("pattern").unwrap_or(p);
+                            text(id, s).to_string()
+                        })
+                        .collect::<Vec<_>>()
+                });
+                // `(app) => ...` with a bare identifier parameter
+                let params = params.or_else(|| {
+                    n.child_by_field_name("parameter")
+                        .map(|p| vec![text(p, s).to_string()])
+                });
+                if let (Some(name), Some(params)) = (name, params) {
+                    w.functions.push((name, params));
+                }
+            }
             "call_expression" => {
                 let Some(func) = n.child_by_field_name("function") else {
                     continue;
@@ -545,6 +594,16 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                             kind: ListenKind::Http,
                             port: eval_port(p, s, &consts, 0),
                         });
+                    }
+                }
+                if func.kind() == "identifier" {
+                    if let Some(a) = args {
+                        let mut c = a.walk();
+                        for (i, x) in a.named_children(&mut c).enumerate() {
+                            if x.kind() == "identifier" {
+                                w.calls.push((ft.clone(), i, text(x, s).to_string()));
+                            }
+                        }
                     }
                 }
                 if func.kind() != "member_expression" {
@@ -887,6 +946,35 @@ pub fn resolve_routes(
             .entry((file.clone(), recv.clone()))
             .or_default()
             .push(full.clone());
+        // `f(recv)`: f's parameter at that position is recv.
+        for (callee, idx, arg) in w.calls.iter().filter(|(_, _, a)| *a == recv) {
+            let _ = arg;
+            let target = if w.functions.iter().any(|(n, _)| n == callee) {
+                Some((file.clone(), callee.clone()))
+            } else if let Some((_, spec, name)) = w.bindings.iter().find(|(l, _, _)| l == callee) {
+                resolve(&file, spec).and_then(|f| {
+                    let tw = by_file.get(f.as_str())?;
+                    let local = tw
+                        .exports
+                        .iter()
+                        .find(|(e, _)| e == name)
+                        .map(|(_, l)| l.clone())
+                        .unwrap_or_else(|| name.clone());
+                    Some((f, local))
+                })
+            } else {
+                None
+            };
+            if let Some((tfile, fname)) = target {
+                if let Some(param) = by_file
+                    .get(tfile.as_str())
+                    .and_then(|tw| tw.functions.iter().find(|(n, _)| *n == fname))
+                    .and_then(|(_, ps)| ps.get(*idx))
+                {
+                    queue.push((tfile, param.clone(), full.clone()));
+                }
+            }
+        }
         for m in w.mounts.iter().filter(|m| m.receiver == recv) {
             let next = join_path(&[&full, &m.prefix]);
             // Local router, imported router, or require('./x').
@@ -894,6 +982,7 @@ pub fn resolve_routes(
                 resolve(&file, spec).map(|f| (f, "default".to_string()))
             } else if w.routers.iter().any(|(n, _)| *n == m.target)
                 || w.routes.iter().any(|r| r.receiver == m.target)
+                || w.functions.iter().any(|(n, _)| *n == m.target)
             {
                 Some((file.clone(), m.target.clone()))
             } else if let Some((_, spec, name)) = w.bindings.iter().find(|(l, _, _)| *l == m.target)
@@ -922,7 +1011,13 @@ pub fn resolve_routes(
                 })
             };
             if let Some(local) = local {
-                queue.push((tfile, local, next));
+                // A plugin function (`register(plugin, { prefix })`): its
+                // first parameter is the instance routes are added to.
+                let plugin = by_file
+                    .get(tfile.as_str())
+                    .and_then(|tw| tw.functions.iter().find(|(n, _)| *n == local))
+                    .and_then(|(_, ps)| ps.first().cloned());
+                queue.push((tfile, plugin.unwrap_or(local), next));
             }
         }
     }
@@ -1077,5 +1172,21 @@ mod tests {
         // koa-router with a prefix, mounted through routes()
         let r = resolve_all(&[("s/src/index.ts", "const app = new Koa();\nconst router = new Router({ prefix: '/v1' });\nrouter.get('/ping', h);\napp.use(router.routes());\napp.listen(80);\n")]);
         assert_eq!(r, vec!["/v1/ping"]);
+    }
+
+    #[test]
+    fn routes_added_through_helpers_and_plugins() {
+        // Express: a helper receives the app.
+        let r = resolve_all(&[
+            ("s/src/main.ts", "import { mountRoutes } from './routes';\nconst app = express();\nmountRoutes(app);\napp.listen(3000);\n"),
+            ("s/src/routes.ts", "export function mountRoutes(server: Express) {\n  server.get('/healthz', h);\n}\n"),
+        ]);
+        assert_eq!(r, vec!["/healthz"]);
+        // Fastify: a plugin registered with a prefix.
+        let r = resolve_all(&[
+            ("s/src/main.ts", "import health from './health';\nconst app = Fastify();\napp.register(health, { prefix: '/api' });\napp.listen({ port: 3000 });\n"),
+            ("s/src/health.ts", "export default async function health(instance) {\n  instance.get('/health', async () => 'ok');\n}\n"),
+        ]);
+        assert_eq!(r, vec!["/api/health"]);
     }
 }
