@@ -115,9 +115,20 @@ pub struct Upstream {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct LayerRow {
+    pub file: String,
+    /// The file it is merged onto.
+    pub base: Option<String>,
+    pub why: Option<String>,
+    pub dev: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
     pub services: Vec<Row>,
     pub compose_files: Vec<String>,
+    /// How compose files are layered and which are dev/local/test stacks.
+    pub compose_layers: Vec<LayerRow>,
     pub workflows: Vec<String>,
     pub upstreams: Vec<Upstream>,
 }
@@ -274,8 +285,21 @@ pub fn build(p: &Project) -> Inventory {
             });
         }
     }
+    let compose_layers = p
+        .compose
+        .iter()
+        .zip(&p.layers)
+        .filter(|(_, l)| l.base.is_some() || l.dev)
+        .map(|(c, l)| LayerRow {
+            file: p.files[c.file].rel.clone(),
+            base: l.base.map(|b| p.files[p.compose[b].file].rel.clone()),
+            why: l.why.clone(),
+            dev: l.dev,
+        })
+        .collect();
     Inventory {
         services,
+        compose_layers,
         compose_files: p
             .compose
             .iter()
@@ -448,6 +472,21 @@ pub fn text(inv: &Inventory) -> String {
     let mut out = fmt(headers.iter().map(|h| h.to_string()).collect());
     for r in rows {
         out.push_str(&fmt(r.to_vec()));
+    }
+    if !inv.compose_layers.is_empty() {
+        out.push_str("\ncompose layers:\n");
+        for l in &inv.compose_layers {
+            out.push_str(&format!(
+                "  {}{}{}\n",
+                l.file,
+                match (&l.base, &l.why) {
+                    (Some(b), Some(w)) => format!(" -> merged onto {b} ({w})"),
+                    (Some(b), None) => format!(" -> merged onto {b}"),
+                    _ => String::new(),
+                },
+                if l.dev { " [dev/local/test stack]" } else { "" }
+            ));
+        }
     }
     out.push_str("\nfacts (strength: sources):\n");
     for r in &inv.services {

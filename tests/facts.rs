@@ -379,7 +379,27 @@ fn digest_overlay_layered_by_makefile_and_dev_stack_severity() {
             ("DKR008", "svc/Dockerfile", 5, "-"),
         ],
     );
-    assert!(!f.iter().any(|x| x["path"] == "deploy/images.yml"));
+    // The digest-pinning overlay is merged onto its base (layered with -f
+    // in the Makefile): no second `svc` of its own.
+    assert!(!f
+        .iter()
+        .any(|x| x["path"] == "deploy/docker-compose.digests.yml"));
+    let inv = run(
+        &["inventory", "--format", "json", "."],
+        &fixture("facts-digest-overlay"),
+    );
+    let v: serde_json::Value = serde_json::from_str(&inv.stdout).unwrap();
+    let layer = v["compose_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["file"] == "deploy/docker-compose.digests.yml")
+        .unwrap();
+    assert_eq!(layer["base"], "deploy/docker-compose.yml");
+    assert_eq!(
+        layer["why"],
+        "layered onto `deploy/docker-compose.yml` with `-f` at Makefile:2"
+    );
     let dev = one(&f, "CMP001", "docker-compose.dev.yml");
     assert_eq!(dev["severity"], "low");
     assert!(dev["message"]
