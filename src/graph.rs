@@ -941,9 +941,11 @@ fn next_api_routes(p: &Project) -> Vec<(String, String, String)> {
         if route_segs.iter().any(|x| x.starts_with('[')) {
             continue;
         }
-        if ["health", "healthz", "ping", "status", "ready", "live"]
-            .iter()
-            .any(|w| l.contains(w))
+        if l.contains("health")
+            || [
+                "ping", "status", "ready", "readyz", "live", "livez", "alive",
+            ]
+            .contains(&l.as_str())
         {
             out.push((dir, format!("/api/{}", route_segs.join("/")), rel.clone()));
         }

@@ -1053,14 +1053,18 @@ pub fn resolve_routes(
 /// The route a probe should use: a health-like route, else `/` when the
 /// code serves it. None when the code declares neither.
 pub fn health_route(routes: &[ResolvedRoute]) -> Option<&ResolvedRoute> {
-    const WORDS: &[&str] = &["health", "healthz", "ping", "status", "ready", "live"];
-    for w in WORDS {
-        if let Some(r) = routes.iter().find(|r| {
-            r.path
-                .rsplit('/')
-                .next()
-                .is_some_and(|last| last.to_ascii_lowercase().contains(w))
-        }) {
+    // `health` anywhere in the last segment (`/gateway-health`,
+    // `/health-check`); the others only as the whole segment, so a business
+    // route such as `/orders/payment-status` is never taken for a probe.
+    let last = |r: &ResolvedRoute| r.path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    if let Some(r) = routes.iter().find(|r| last(r).contains("health")) {
+        return Some(r);
+    }
+    const EXACT: &[&str] = &[
+        "ping", "status", "ready", "readyz", "live", "livez", "alive",
+    ];
+    for w in EXACT {
+        if let Some(r) = routes.iter().find(|r| last(r) == *w) {
             return Some(r);
         }
     }
@@ -1188,5 +1192,27 @@ mod tests {
             ("s/src/health.ts", "export default async function health(instance) {\n  instance.get('/health', async () => 'ok');\n}\n"),
         ]);
         assert_eq!(r, vec!["/api/health"]);
+    }
+
+    #[test]
+    fn health_route_choice() {
+        let r = |paths: &[&str]| {
+            let v: Vec<ResolvedRoute> = paths
+                .iter()
+                .map(|p| ResolvedRoute {
+                    path: p.to_string(),
+                    file: "f".into(),
+                    line: 1,
+                })
+                .collect();
+            health_route(&v).map(|x| x.path.clone())
+        };
+        assert_eq!(r(&["/orders/payment-status", "/"]), Some("/".into()));
+        assert_eq!(
+            r(&["/ping", "/v1/health-check"]),
+            Some("/v1/health-check".into())
+        );
+        assert_eq!(r(&["/users", "/status"]), Some("/status".into()));
+        assert_eq!(r(&["/users"]), None);
     }
 }
