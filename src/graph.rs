@@ -1762,7 +1762,7 @@ fn service_node(
         };
         let routes = crate::formats::routes::resolve_routes(&files, &resolve);
         if let Some(r) = crate::formats::routes::health_route(&routes) {
-            health_route = Some(Fact::strong(
+            let mut f = Fact::strong(
                 r.path.clone(),
                 Evidence::new(
                     "route in the code",
@@ -1771,7 +1771,26 @@ fn service_node(
                     &r.path,
                     Strength::Strong,
                 ),
-            ));
+            );
+            // A guard or auth middleware on the whole app may refuse the probe.
+            if let Some((file, line)) = closure
+                .iter()
+                .find_map(|a| a.web.global_guard.map(|l| (p.files[a.file].rel.clone(), l)))
+            {
+                f.strength = Strength::Weak;
+                f.source = format!(
+                    "{} (but a global guard at {file}:{line} may refuse it)",
+                    f.source
+                );
+                f.evidence.push(Evidence::new(
+                    "global guard / auth middleware",
+                    &file,
+                    line,
+                    "may answer 401",
+                    Strength::Weak,
+                ));
+            }
+            health_route = Some(f);
         }
     }
     // Next.js: a health-like API route of the app (not under a basePath).

@@ -99,6 +99,9 @@ pub struct WebFacts {
     pub functions: Vec<(String, Vec<String>)>,
     /// Calls passing an identifier: (callee, argument index, argument).
     pub calls: Vec<(String, usize, String)>,
+    /// `app.useGlobalGuards(...)` / a `passport.authenticate` / auth
+    /// middleware applied to the whole app: a route may answer 401 (line).
+    pub global_guard: Option<usize>,
 }
 
 fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
@@ -282,6 +285,22 @@ fn decorator_call<'a>(
         "identifier" => Some((text(inner, s).to_string(), None)),
         _ => None,
     }
+}
+
+/// `app.use(authMiddleware)` / `app.use(passport.authenticate(...))`:
+/// no path, and an argument whose name says auth.
+fn path_is_none_and_auth(args: Option<tree_sitter::Node>, s: &str) -> bool {
+    let Some(a) = args else { return false };
+    let Some(first) = a.named_child(0) else {
+        return false;
+    };
+    if matches!(first.kind(), "string" | "template_string") {
+        return false;
+    }
+    let t = text(first, s).to_ascii_lowercase();
+    ["auth", "jwt", "passport", "guard", "session"]
+        .iter()
+        .any(|k| t.contains(k))
 }
 
 fn clean_path(p: &str) -> String {
@@ -617,6 +636,13 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     .child_by_field_name("object")
                     .map(|o| text(o, s).to_string())
                     .unwrap_or_default();
+                if method == "useGlobalGuards"
+                    || (method == "use"
+                        && w.app_vars.contains(&receiver)
+                        && path_is_none_and_auth(args, s))
+                {
+                    w.global_guard.get_or_insert(line_of(n.start_byte()));
+                }
                 match method {
                     "listen" => {
                         let port_node = match arg0 {
@@ -1192,6 +1218,25 @@ mod tests {
             ("s/src/health.ts", "export default async function health(instance) {\n  instance.get('/health', async () => 'ok');\n}\n"),
         ]);
         assert_eq!(r, vec!["/api/health"]);
+    }
+
+    #[test]
+    fn global_guards() {
+        let w = facts(
+            "a/src/main.ts",
+            "const app = await NestFactory.create(M);\napp.useGlobalGuards(new JwtGuard());\n",
+        );
+        assert_eq!(w.global_guard, Some(2));
+        let w = facts(
+            "a/src/main.ts",
+            "const app = express();\napp.use(express.json());\napp.use(requireAuth);\n",
+        );
+        assert_eq!(w.global_guard, Some(3));
+        let w = facts(
+            "a/src/main.ts",
+            "const app = express();\napp.use('/admin', requireAuth);\napp.use(cors());\n",
+        );
+        assert_eq!(w.global_guard, None);
     }
 
     #[test]
