@@ -973,8 +973,7 @@ pub fn resolve_routes(
             .or_default()
             .push(full.clone());
         // `f(recv)`: f's parameter at that position is recv.
-        for (callee, idx, arg) in w.calls.iter().filter(|(_, _, a)| *a == recv) {
-            let _ = arg;
+        for (callee, idx, _) in w.calls.iter().filter(|(_, _, a)| *a == recv) {
             let target = if w.functions.iter().any(|(n, _)| n == callee) {
                 Some((file.clone(), callee.clone()))
             } else if let Some((_, spec, name)) = w.bindings.iter().find(|(l, _, _)| l == callee) {
