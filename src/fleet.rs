@@ -743,7 +743,10 @@ mod tests {
         assert!(d.contains("Orchestrators never restart it"), "{d}");
         assert!(d.contains("(**unsafe**: may change behaviour)"), "{d}");
         assert!(d.contains("1 of the 2 fixes is safe; 1 unsafe"), "{d}");
-        assert!(d.contains("3 of the 5 findings are left for a person"), "{d}");
+        assert!(
+            d.contains("3 of the 5 findings are left for a person"),
+            "{d}"
+        );
         assert!(d.contains("git diff HEAD...prodsafe/fixes"), "{d}");
     }
 
