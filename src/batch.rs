@@ -55,6 +55,10 @@ pub struct Options {
     /// `fix --branch NAME`: commit the fixes on a new branch per repo and
     /// leave the work tree alone.
     pub branch: Option<String>,
+    /// `--exit-zero`: a finished run exits 0 (pending changes, findings
+    /// left and per-repo errors are in the summary); a patch folder that
+    /// cannot be written still exits 2.
+    pub exit_zero: bool,
 }
 
 impl Options {
@@ -186,15 +190,19 @@ impl RepoResult {
     }
 }
 
-/// `K/N`: keep the repos whose position modulo N is K-1.
+/// `K/N`: keep the repos whose position modulo N is K-1. K runs from 1 to
+/// N (a GitHub matrix); 0 is read as N, so the 0-based indices 0..N-1 of a
+/// Kubernetes Indexed Job (`$JOB_COMPLETION_INDEX`) cover every shard too.
 pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s.split_once('/').ok_or("--shard takes K/N, e.g. 2/5")?;
     let k: usize = k.trim().parse().map_err(|_| "--shard: K is not a number")?;
     let n: usize = n.trim().parse().map_err(|_| "--shard: N is not a number")?;
-    if n == 0 || k == 0 || k > n {
-        return Err(format!("--shard {s}: K must be between 1 and N"));
+    if n == 0 || k > n {
+        return Err(format!(
+            "--shard {s}: K must be between 1 and N (or 0, read as N)"
+        ));
     }
-    Ok((k, n))
+    Ok((if k == 0 { n } else { k }, n))
 }
 
 pub fn shard<T: Clone>(items: &[T], k: usize, n: usize) -> Vec<T> {
@@ -465,7 +473,11 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
             if left == 1 { "" } else { "s" }
         );
     }
-    if code == 2 || !erred.is_empty() {
+    if code == 2 {
+        2
+    } else if args.opts.exit_zero {
+        0
+    } else if !erred.is_empty() {
         2
     } else if (args.opts.dry() && pending) || (!args.opts.dry() && left > 0) {
         1
@@ -490,9 +502,11 @@ mod tests {
         all.sort();
         assert_eq!(all, list);
         assert!(
-            parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err()
+            parse_shard("4/3").is_err() && parse_shard("1/0").is_err() && parse_shard("x").is_err()
         );
         assert_eq!(parse_shard("2/5"), Ok((2, 5)));
+        // 0-based indices (Kubernetes) wrap: 0/N is N/N.
+        assert_eq!(parse_shard("0/3"), Ok((3, 3)));
     }
 
     #[test]

@@ -197,6 +197,11 @@ pub struct FixArgs {
     /// are; a dirty work tree is refused). Writes no files.
     #[arg(long, value_name = "NAME", conflicts_with = "interactive")]
     pub branch: Option<String>,
+    /// Exit 0 once the run has finished, even with pending changes, findings
+    /// left or repos with errors (all in summary.json and on stderr); for
+    /// batch schedulers that treat exit 1 as a failed task.
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 pub struct RootRun {
@@ -747,6 +752,7 @@ fn fix(a: FixArgs) -> i32 {
                 diff: a.diff,
                 unsafe_fixes: a.unsafe_fixes,
                 branch: a.branch.clone(),
+                exit_zero: a.exit_zero,
             },
         },
         &a.common,
