@@ -28,8 +28,10 @@ while IFS= read -r entry; do
   seen="$seen $entry"
   repo=${entry#https://github.com/}
   repo=${repo%.git}
-  # owner/name only: letters, digits, . _ -; no leading dot (no "..", no options).
-  if ! printf '%s\n' "$repo" | grep -Eq '^[A-Za-z0-9_-][A-Za-z0-9_.-]*/[A-Za-z0-9_-][A-Za-z0-9_.-]*$'; then
+  # owner/name only: letters, digits, . _ -; nothing that starts with - or
+  # is . or .. (no options, no path traversal).
+  if ! printf '%s\n' "$repo" | grep -Eq '^[A-Za-z0-9_][A-Za-z0-9_.-]*/[A-Za-z0-9_.][A-Za-z0-9_.-]*$' \
+    || [ "${repo#*/}" = . ] || [ "${repo#*/}" = .. ]; then
     echo "select-shard: $list: not owner/name: $entry" >&2
     exit 2
   fi
