@@ -128,13 +128,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     title: format!("Add {} to the existing start-up check", names.join(", ")),
                     safety: Safety::Safe,
                     unsafe_reason: None,
-                    path: entry.to_string(),
-                    edits: vec![Edit {
-                        start: g.insert_at,
-                        end: g.insert_at,
-                        text,
+                    changes: vec![crate::finding::FileChange {
+                        path: entry.to_string(),
+                        edits: vec![Edit {
+                            start: g.insert_at,
+                            end: g.insert_at,
+                            text,
+                        }],
+                        expect: vec![Expect::Reparse],
                     }],
-                    expect: vec![Expect::Reparse],
                 });
             }
             None if app
@@ -173,9 +175,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     title: format!("Check {} at start-up", names.join(", ")),
                     safety: Safety::Safe,
                     unsafe_reason: None,
-                    path: entry.to_string(),
-                    edits: vec![crate::edit::insert_lines(src, at, &text)],
-                    expect: vec![Expect::Reparse],
+                    changes: vec![crate::finding::FileChange {
+                        path: entry.to_string(),
+                        edits: vec![crate::edit::insert_lines(src, at, &text)],
+                        expect: vec![Expect::Reparse],
+                    }],
                 });
             }
         }

@@ -307,9 +307,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                             title: "Insert a smoke-test step after the build".into(),
                             safety: Safety::Safe,
                             unsafe_reason: None,
-                            path: src.rel.clone(),
-                            edits: vec![edit],
-                            expect: vec![expect],
+                            changes: vec![crate::finding::FileChange {
+                                path: src.rel.clone(),
+                                edits: vec![edit],
+                                expect: vec![expect],
+                            }],
                         })
                     }
                     Err(e) => f.no_fix_reason = Some(e),
