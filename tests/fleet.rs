@@ -586,3 +586,31 @@ fn completions_and_man_pages() {
         "{fix}"
     );
 }
+
+#[test]
+fn branch_from_a_folder_inside_the_repository() {
+    // The scanned root is a subfolder: paths in the commit get its prefix,
+    // and files outside it are untouched.
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path().join("mono");
+    copy_dir(&fixture("node-app"), &r.join("services/app"));
+    std::fs::write(r.join("README.md"), "mono\n").unwrap();
+    git_ok(&["init", "-q", "-b", "main"], &r);
+    git_ok(&["add", "-A"], &r);
+    git_ok(&["commit", "-q", "-m", "initial"], &r);
+    let out = prodsafe(&["fix", "--branch", "ps", "services/app"], &r);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let changed = git_ok(&["diff", "--name-only", "HEAD", "ps"], &r);
+    assert_eq!(changed, "services/app/src/main.js\n");
+    let copy = tmp.path().join("copy");
+    copy_dir(&r.join("services/app"), &copy);
+    prodsafe(&["fix", "."], &copy);
+    let committed = Command::new("git")
+        .args(["show", "ps:services/app/src/main.js"])
+        .current_dir(&r)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(committed, std::fs::read(copy.join("src/main.js")).unwrap());
+    assert_eq!(git_ok(&["status", "--porcelain"], &r), "");
+}
