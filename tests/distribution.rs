@@ -863,3 +863,58 @@ fn package_ships_what_builds_and_tests_need_without_warnings() {
         );
     }
 }
+
+// ---------------------------------------------------------------- README
+
+#[test]
+fn readme_commands_and_install_ways() {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    // The test command installs what the tests need; .ci/run checks every
+    // validator the tests call.
+    assert!(
+        readme.contains("\nbash .ci/run\n"),
+        "README lacks `bash .ci/run`"
+    );
+    let ci = std::fs::read_to_string(repo_file(".ci/run")).unwrap();
+    for tool in [
+        "shellcheck",
+        "actionlint",
+        "hadolint",
+        "yamllint",
+        "pre-commit",
+        "kubernetes-validate",
+        "tsc",
+        "groff",
+    ] {
+        assert!(ci.contains(tool), ".ci/run does not check {tool}");
+    }
+    // Every way in is listed.
+    let install = &readme[readme.find("## Install").unwrap()..];
+    let install = &install[..install[3..].find("\n## ").unwrap()];
+    for way in [
+        "cargo install --locked",
+        "releases/download/v",
+        "docker run --rm -v \"$PWD:/src\"",
+        ".pre-commit-config.yaml",
+        "uses: prodsafe/prodsafe@v",
+    ] {
+        assert!(install.contains(way), "install section lacks {way}");
+    }
+    // The pre-commit snippet is a valid config naming the hook ids.
+    let at = install.find("```yaml\n").unwrap() + 8;
+    let snippet = &install[at..at + install[at..].find("```").unwrap()];
+    assert!(snippet.contains("id: prodsafe-check"));
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), snippet).unwrap();
+    let o = Command::new(validator("pre-commit"))
+        .arg("validate-config")
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
