@@ -327,6 +327,21 @@ fn shards_add_up_to_the_unsharded_run_byte_for_byte() {
         "the broken repo makes it 2: {}",
         whole.stderr
     );
+    // --exit-zero: a finished run exits 0; the error is in the summary.
+    let zero = prodsafe(
+        &[
+            "fix",
+            "--diff",
+            "--exit-zero",
+            "--patch-dir",
+            "zero",
+            "--repos-from",
+            "repos.txt",
+        ],
+        base,
+    );
+    assert_eq!(zero.code, 0, "{}", zero.stderr);
+    assert!(zero.stderr.contains("broken: error:"), "{}", zero.stderr);
     let whole_files = files_in(&base.join("whole"));
     let names: Vec<&String> = whole_files.keys().collect();
     assert_eq!(
