@@ -250,6 +250,8 @@ fn git(
     for v in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX"] {
         c.env_remove(v);
     }
+    // `git status` would otherwise refresh (rewrite) the user's index.
+    c.env("GIT_OPTIONAL_LOCKS", "0");
     if let Some(i) = index {
         c.env("GIT_INDEX_FILE", i);
     }

@@ -87,6 +87,19 @@ fn branch_holds_exactly_the_fixes_and_the_checkout_is_untouched() {
     let r = tmp.path().join("shop");
     repo("nomadnet", &r);
     // An executable entrypoint that gets fixed: its mode must survive in the commit.
+    // Stale stat data in the index: a plain `git status` would rewrite it.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    for f in [
+        "docker-compose.production.yml",
+        "apps/order-service/entrypoint.sh",
+    ] {
+        std::fs::File::options()
+            .write(true)
+            .open(r.join(f))
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+    }
     let before = snapshot(&r);
     let index_before = std::fs::read(r.join(".git/index")).unwrap();
     let head = git_ok(&["rev-parse", "HEAD"], &r);
@@ -100,7 +113,10 @@ fn branch_holds_exactly_the_fixes_and_the_checkout_is_untouched() {
     );
     // Work tree, index, HEAD and the checked-out branch are as they were.
     assert_eq!(snapshot(&r), before, "the work tree changed");
-    assert_eq!(std::fs::read(r.join(".git/index")).unwrap(), index_before);
+    assert!(
+        std::fs::read(r.join(".git/index")).unwrap() == index_before,
+        "the index file was rewritten"
+    );
     assert_eq!(git_ok(&["rev-parse", "HEAD"], &r), head);
     assert_eq!(
         git_ok(&["symbolic-ref", "--short", "HEAD"], &r).trim(),
