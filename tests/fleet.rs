@@ -645,3 +645,48 @@ fn branch_from_a_folder_inside_the_repository() {
     assert_eq!(committed, std::fs::read(copy.join("src/main.js")).unwrap());
     assert_eq!(git_ok(&["status", "--porcelain"], &r), "");
 }
+
+#[test]
+fn branch_commit_goes_through_the_repositorys_filters() {
+    // `* text=auto`: the work tree has CRLF, the repository stores LF. The
+    // commit must store LF too (as `git add` would), so the branch's diff is
+    // the fix and not every line of the file.
+    let tmp = tempfile::tempdir().unwrap();
+    let r = tmp.path().join("crlf");
+    copy_dir(&fixture("node-app"), &r);
+    let main = r.join("src/main.js");
+    let lf = std::fs::read_to_string(&main).unwrap();
+    assert!(!lf.contains('\r'));
+    std::fs::write(&main, lf.replace('\n', "\r\n")).unwrap();
+    std::fs::write(r.join(".gitattributes"), "* text=auto\n").unwrap();
+    git_ok(&["init", "-q", "-b", "main"], &r);
+    git_ok(&["add", "-A"], &r);
+    git_ok(&["commit", "-q", "-m", "initial"], &r);
+    assert_eq!(git_ok(&["status", "--porcelain"], &r), "");
+    assert_eq!(
+        git_ok(&["show", "HEAD:src/main.js"], &r),
+        lf,
+        "stored as LF"
+    );
+    let out = prodsafe(&["fix", "--branch", "ps", "."], &r);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let stored = git_ok(&["show", "ps:src/main.js"], &r);
+    assert!(!stored.contains('\r'), "the commit stores CRLF");
+    let stat = git_ok(&["diff", "--numstat", "HEAD", "ps"], &r);
+    let (added, removed) = {
+        let mut it = stat.split_whitespace();
+        (
+            it.next().unwrap().parse::<usize>().unwrap(),
+            it.next().unwrap().parse::<usize>().unwrap(),
+        )
+    };
+    assert!(
+        removed == 0 && added > 0 && added < lf.lines().count(),
+        "{stat}"
+    );
+    // The work tree still has its CRLF file, untouched.
+    assert_eq!(
+        std::fs::read_to_string(&main).unwrap(),
+        lf.replace('\n', "\r\n")
+    );
+}
