@@ -6,6 +6,7 @@ use crate::finding::{Finding, Safety, Severity};
 use crate::project::Project;
 
 pub mod app001_missing_env_fail_fast;
+pub mod build_chain;
 pub mod cmp001_missing_healthcheck;
 pub mod cmp002_healthcheck_tool_missing;
 pub mod cmp003_depends_on_unhealthy;
