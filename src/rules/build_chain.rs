@@ -50,6 +50,40 @@ pub fn covers(outer: &str, inner: &str) -> bool {
     o.is_empty() || inner == o || inner.starts_with(&format!("{o}/"))
 }
 
+/// Whether a `COPY` destination is a folder: written with a final `/`,
+/// `.`/`..`, or the WORKDIR itself.
+pub fn dest_is_dir(dest: &str, dest_abs: &str, workdir: &str) -> bool {
+    dest.ends_with('/')
+        || dest == "."
+        || dest == ".."
+        || dest.ends_with("/.")
+        || dest.ends_with("/..")
+        || dest_abs.trim_end_matches('/') == workdir.trim_end_matches('/')
+}
+
+/// `*` and `?` matching of one path segment.
+pub fn wildcard(pat: &str, s: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(sp) = star {
+            pi = sp + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return p.get(pi) == Some(&'[');
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 /// Sources and destination of a `COPY`/`ADD` (None for heredoc copies and
 /// single-word ones).
 pub fn copy_parts(ins: &Instruction) -> Option<(Vec<String>, String)> {
@@ -90,13 +124,20 @@ pub fn origin(
                 continue;
             };
             let dest_abs = container_path(&wd, &dest);
-            let dest_dir = dest.ends_with('/') || srcs.len() > 1;
+            let dest_dir = dest_is_dir(&dest, &dest_abs, &wd) || srcs.len() > 1;
             let from = ins.flag("from");
             for src in &srcs {
-                if src.contains(['*', '?', '[', '$']) {
-                    // A glob or variable that may cover the target.
+                if src.contains('$') {
+                    if covers(&dest_abs, target) {
+                        found = Some(Origin::Unknown);
+                    }
+                    continue;
+                }
+                if src.contains(['*', '?', '[']) {
+                    // A glob: it may bring a file of the same name.
                     let name = src.rsplit('/').next().unwrap_or(src);
-                    if covers(&dest_abs, target) && target.ends_with(name.trim_matches('*')) {
+                    let tname = target.rsplit('/').next().unwrap_or(target);
+                    if covers(&dest_abs, target) && wildcard(name, tname) {
                         found = Some(Origin::Unknown);
                     }
                     continue;
@@ -435,7 +476,7 @@ pub fn schema_in_stage(
                 continue;
             };
             let dest_abs = container_path(&wd, &dest);
-            let dest_dir = dest.ends_with('/') || srcs.len() > 1;
+            let dest_dir = dest_is_dir(&dest, &dest_abs, &wd) || srcs.len() > 1;
             for src in &srcs {
                 let Some(src_rel) = join(context, src) else {
                     continue;
@@ -480,6 +521,14 @@ pub fn relative_to(dir: &str, target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("package*.json", "package-lock.json"));
+        assert!(wildcard("package*.json", "package.json"));
+        assert!(!wildcard("package*.json", "pnpm-lock.yaml"));
+        assert!(wildcard("*.y?ml", "a.yaml"));
+    }
 
     #[test]
     fn paths() {

@@ -1,6 +1,7 @@
 use crate::finding::{Finding, Severity};
 use crate::project::Project;
-use crate::rules::scope::{cmd_words, images, package_manager};
+use crate::rules::dkr002_runtime_prisma_generate::move_to_build;
+use crate::rules::scope::{cmd_words, images, is_prisma_generate, package_manager};
 use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
@@ -49,7 +50,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .find(|i| i.line == line)
             .map(|i| ctx.col(i))
             .unwrap_or(1);
-        let mut report = |pm: String, sev: Severity, via: String| {
+        let mut prisma_fix: Option<Result<crate::finding::Fix, String>> = None;
+        let mut report = |pm: String, sev: Severity, via: String, prisma: bool| {
             if sev == Severity::Critical && provided(&pm) {
                 return;
             }
@@ -64,10 +66,19 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 },
             );
             f.severity = sev;
+            if prisma {
+                match prisma_fix
+                    .get_or_insert_with(|| move_to_build(p, &ctx))
+                    .clone()
+                {
+                    Ok(x) => f.fix = Some(x),
+                    Err(why) => f.no_fix_reason = Some(why),
+                }
+            }
             out.push(f);
         };
         if let Some((pm, sev)) = package_manager(&ctx.img.command) {
-            report(pm, sev, String::new());
+            report(pm, sev, String::new(), false);
         }
         if let Some(script) = ctx.img.entry_script.as_deref().and_then(|s| p.script(s)) {
             for c in &script.commands {
@@ -77,7 +88,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         ctx.img.entry_script.as_deref().unwrap(),
                         c.line
                     );
-                    report(pm, sev, via);
+                    report(pm, sev, via, is_prisma_generate(&cmd_words(c)));
                 }
             }
         }

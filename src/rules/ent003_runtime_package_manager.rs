@@ -1,6 +1,7 @@
 use crate::finding::{Finding, Severity};
 use crate::project::Project;
-use crate::rules::scope::{cmd_words, entry_scripts, package_manager};
+use crate::rules::dkr002_runtime_prisma_generate::move_fix_for;
+use crate::rules::scope::{cmd_words, entry_scripts, is_prisma_generate, package_manager};
 use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
@@ -38,6 +39,7 @@ the same problem in CMD/ENTRYPOINT.
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     for ctx in entry_scripts(p) {
+        let mut prisma_fix: Option<Result<crate::finding::Fix, String>> = None;
         for c in &ctx.script.commands {
             let words = cmd_words(c);
             if let Some((pm, sev)) = package_manager(&words) {
@@ -56,6 +58,16 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     ),
                 );
                 f.severity = sev;
+                if is_prisma_generate(&words) {
+                    // The same problem as ENT004: the same change.
+                    match prisma_fix
+                        .get_or_insert_with(|| move_fix_for(p, ctx.image))
+                        .clone()
+                    {
+                        Ok(x) => f.fix = Some(x),
+                        Err(why) => f.no_fix_reason = Some(why),
+                    }
+                }
                 out.push(f);
             }
         }
