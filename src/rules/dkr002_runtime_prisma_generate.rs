@@ -171,6 +171,9 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
     let multi = last > 0;
     let mut unsure: Vec<String> = Vec::new();
     let mut df_edits: Vec<Edit> = Vec::new();
+    let mut added_gen: Option<String> = None;
+    let mut added_copy = false;
+    let mut removed_runtime = false;
 
     // 1. What runs at start or in the runtime stage goes.
     if is_prisma_generate(&ctx.img.command) {
@@ -197,6 +200,7 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
                 end: src.line_start(end_line + 1),
                 text: String::new(),
             });
+            removed_runtime = true;
         }
     }
     let mut script_change: Option<FileChange> = None;
@@ -407,6 +411,7 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
             crate::edit::after_line(src, end_line),
             &format!("RUN {cmd}{eol}"),
         ));
+        added_gen = Some(cmd);
         (stage, inst.workdir.clone(), Some(inst))
     };
 
@@ -475,10 +480,12 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
             if !df.lineage(from).iter().any(|x| x.index == gen_stage) {
                 continue;
             }
-            if srcs
-                .iter()
-                .any(|s| covers(&crate::graph::container_path("/", s), &needed))
-            {
+            // The whole layout, or the client's own folder (a COPY of it
+            // proves it exists there, or the build already fails).
+            if srcs.iter().any(|s| {
+                let abs = crate::graph::container_path("/", s);
+                covers(&abs, &needed) || covers(&abs, &client)
+            }) {
                 reached = true;
             }
         }
@@ -513,8 +520,10 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
             crate::edit::after_line(src, end_line),
             &format!("COPY --from={from}{chown} {client} {nm_dest}/.prisma/client{eol}"),
         ));
+        added_copy = true;
     }
     df_edits.sort();
+    let script_path = script_change.as_ref().map(|c| c.path.clone());
     let mut changes = Vec::new();
     if !df_edits.is_empty() {
         changes.push(FileChange {
@@ -534,8 +543,39 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
         .clone()
         .unwrap_or_else(|| format!("#{gen_stage}"));
     Ok(Fix {
-        title: format!("Generate the Prisma client at build time (stage `{stage_name}`) and copy it into the runtime image; no `prisma generate` at start"),
-        safety: if unsure.is_empty() { Safety::Safe } else { Safety::Unsafe },
+        title: {
+            let mut parts = Vec::new();
+            match &added_gen {
+                Some(cmd) => parts.push(format!(
+                    "Generate the Prisma client in build stage `{stage_name}` (`RUN {cmd}`)"
+                )),
+                None => parts.push(format!(
+                    "Build stage `{stage_name}` already generates the Prisma client"
+                )),
+            }
+            if added_copy {
+                parts.push("copy it into the runtime stage".to_string());
+            }
+            let mut from = Vec::new();
+            if removed_runtime {
+                from.push("the runtime stage".to_string());
+            }
+            if let Some(s) = &script_path {
+                from.push(s.clone());
+            }
+            if !from.is_empty() {
+                parts.push(format!(
+                    "remove `prisma generate` from {}",
+                    from.join(" and ")
+                ));
+            }
+            parts.join("; ")
+        },
+        safety: if unsure.is_empty() {
+            Safety::Safe
+        } else {
+            Safety::Unsafe
+        },
         unsafe_reason: (!unsure.is_empty()).then(|| unsure.join("; ")),
         changes,
     })
