@@ -686,11 +686,23 @@ pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<Shel
         i = j;
     }
     let shell = String::from_utf8(bytes).ok()?;
+    let mut out = shell_commands(&shell)?;
+    for c in &mut out.commands {
+        c.span = c.span.start + base..c.span.end + base;
+        for w in &mut c.words {
+            w.span = w.span.start + base..w.span.end + base;
+        }
+    }
+    Some(out)
+}
+
+/// The simple commands of a piece of shell text (spans into `shell`).
+pub fn shell_commands(shell: &str) -> Option<ShellProgram> {
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&tree_sitter_bash::LANGUAGE.into())
         .ok()?;
-    let tree = parser.parse(&shell, None)?;
+    let tree = parser.parse(shell, None)?;
     let root = tree.root_node();
     let mut out = ShellProgram {
         commands: Vec::new(),
@@ -708,13 +720,7 @@ pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<Shel
         if stmts > 1 {
             out.single = false;
         }
-        collect_commands(ch, &shell, &mut out.commands);
-    }
-    for c in &mut out.commands {
-        c.span = c.span.start + base..c.span.end + base;
-        for w in &mut c.words {
-            w.span = w.span.start + base..w.span.end + base;
-        }
+        collect_commands(ch, shell, &mut out.commands);
     }
     Some(out)
 }
