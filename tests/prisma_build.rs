@@ -482,3 +482,166 @@ fn dkr009_converts_only_a_plain_program_with_words() {
     assert!(read(r.path(), "Dockerfile")
         .ends_with("CMD [\"node\", \"--enable-source-maps\", \"server.js\"]\n"));
 }
+
+/// A repo whose runtime stage has the app's package.json in its WORKDIR.
+fn start_repo(
+    start: &str,
+    extra_scripts: &str,
+    cmd: &str,
+    entry: Option<&str>,
+) -> tempfile::TempDir {
+    let pj = format!(
+        "{{\"name\":\"api\",\"scripts\":{{\"start\":\"{start}\"{extra_scripts}}},\"dependencies\":{{\"prisma\":\"5.0.0\"}}}}\n"
+    );
+    let mut files: Vec<(&str, String)> = vec![
+        ("apps/api/package.json", pj),
+        ("apps/api/dist/main.js", "console.log('started ' + process.argv.slice(2).join(' '));\n".into()),
+        ("docker-compose.yml", "services:\n  api:\n    build:\n      context: .\n      dockerfile: apps/api/Dockerfile\n".into()),
+        (
+            "apps/api/Dockerfile",
+            format!(
+                "FROM node:20-alpine AS builder\nWORKDIR /app\nCOPY apps/api ./\n\nFROM node:20-alpine\nWORKDIR /app\nCOPY --from=builder /app/package.json ./package.json\nCOPY --from=builder /app/dist ./dist\nCOPY --from=builder /app/node_modules ./node_modules\n{}{cmd}\n",
+                if entry.is_some() { "COPY apps/api/entrypoint.sh ./entrypoint.sh\n" } else { "" }
+            ),
+        ),
+    ];
+    if let Some(e) = entry {
+        files.push(("apps/api/entrypoint.sh", e.to_string()));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    write_repo(&refs)
+}
+
+#[test]
+fn package_manager_start_in_cmd_becomes_the_script_command() {
+    for (cmd, want) in [
+        (
+            "CMD [\"pnpm\", \"start\"]",
+            "CMD [\"node\", \"dist/main.js\"]",
+        ),
+        (
+            "CMD [\"dumb-init\", \"npm\", \"run\", \"start\"]",
+            "CMD [\"dumb-init\", \"node\", \"dist/main.js\"]",
+        ),
+        ("CMD yarn start", "CMD [\"node\", \"dist/main.js\"]"),
+        (
+            "CMD [\"npm\", \"start\", \"--\", \"--port\", \"3\"]",
+            "CMD [\"node\", \"dist/main.js\", \"--port\", \"3\"]",
+        ),
+    ] {
+        let r = start_repo("node dist/main.js", "", cmd, None);
+        let out = run(&["fix", "--select", "DKR001", "."], r.path());
+        assert_eq!(out.code, 0, "{cmd}: {}{}", out.stdout, out.stderr);
+        let df = read(r.path(), "apps/api/Dockerfile");
+        assert!(df.ends_with(&format!("{want}\n")), "{cmd}:\n{df}");
+        assert!(findings(r.path(), "DKR001").is_empty(), "{cmd}");
+    }
+    // Not certain: a shell script, a .bin tool, a pre-hook, an unknown script.
+    for (start, extra, why) in [
+        ("node dist/main.js && echo done", "", "needs a shell"),
+        ("nest start", "", "node_modules/.bin"),
+        (
+            "node dist/main.js",
+            ",\"prestart\":\"node migrate.js\"",
+            "prestart",
+        ),
+        (
+            "NODE_ENV=production node dist/main.js",
+            "",
+            "sets variables",
+        ),
+    ] {
+        let r = start_repo(start, extra, "CMD [\"pnpm\", \"start\"]", None);
+        let f = findings(r.path(), "DKR001");
+        assert_eq!(f.len(), 1, "{start}");
+        assert!(f[0]["fix"].is_null(), "{start}");
+        assert!(
+            f[0]["no_fix_reason"].as_str().unwrap().contains(why),
+            "{start}: {:#?}",
+            f[0]
+        );
+    }
+}
+
+#[test]
+fn package_manager_start_in_an_entrypoint_is_execed_and_still_runs() {
+    let entry = "#!/bin/sh\nset -eu\necho booting\npnpm start\n";
+    let r = start_repo(
+        "node dist/main.js",
+        "",
+        "ENTRYPOINT [\"./entrypoint.sh\"]",
+        Some(entry),
+    );
+    let d = r.path();
+    // All safe fixes at once: ENT005 would also add `exec`; there must be one.
+    let out = run(&["fix", "."], d);
+    assert!(
+        out.code == 0 || out.code == 1,
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    let fixed = read(d, "apps/api/entrypoint.sh");
+    assert!(
+        fixed.ends_with("echo booting\nexec node dist/main.js\n"),
+        "{fixed}"
+    );
+    // It runs with no package manager on PATH: only sh and node.
+    let bin = tempfile::tempdir().unwrap();
+    for tool in ["sh", "node"] {
+        let path = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(path.trim(), bin.path().join(tool)).unwrap();
+    }
+    let o = Command::new(bin.path().join("sh"))
+        .arg("entrypoint.sh")
+        .current_dir(d.join("apps/api"))
+        .env_clear()
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "booting\nstarted \n");
+    let again = run(&["fix", "--diff", "."], d);
+    assert!(!again.stdout.contains("entrypoint.sh"), "{}", again.stdout);
+}
+
+#[test]
+fn npx_prisma_at_start_uses_the_local_binary_or_says_why_not() {
+    let entry = "#!/bin/sh\nset -eu\nnpx prisma migrate deploy\nexec node dist/main.js\n";
+    let r = start_repo(
+        "node dist/main.js",
+        "",
+        "ENTRYPOINT [\"./entrypoint.sh\"]",
+        Some(entry),
+    );
+    let out = run(&["fix", "--select", "ENT003", "."], r.path());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(read(r.path(), "apps/api/entrypoint.sh")
+        .contains("\n./node_modules/.bin/prisma migrate deploy\n"));
+    // A devDependency: no fix, the runtime download and the replica race.
+    let r = start_repo(
+        "node dist/main.js",
+        "",
+        "ENTRYPOINT [\"./entrypoint.sh\"]",
+        Some(entry),
+    );
+    let pj =
+        read(r.path(), "apps/api/package.json").replace("\"dependencies\"", "\"devDependencies\"");
+    std::fs::write(r.path().join("apps/api/package.json"), pj).unwrap();
+    let f = findings(r.path(), "ENT003");
+    assert!(f[0]["fix"].is_null());
+    let why = f[0]["no_fix_reason"].as_str().unwrap();
+    assert!(
+        why.contains("downloads")
+            && why.contains("replica")
+            && why.contains("service_completed_successfully"),
+        "{why}"
+    );
+}
