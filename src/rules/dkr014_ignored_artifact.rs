@@ -50,7 +50,7 @@ fn ci_builds_first(p: &Project) -> bool {
         w.jobs.iter().any(|j| {
             let builds_app = j.steps.iter().any(|s| {
                 s.run.as_deref().is_some_and(|r| {
-                    r.lines().any(|l| {
+                    r.split(['\n', '&', ';', '|']).any(|l| {
                         let words: Vec<&str> = l.split_whitespace().collect();
                         is_build(&words)
                             || (l.contains("nx ") && l.contains("build") && !l.contains("docker"))
