@@ -454,6 +454,20 @@ fn dkr004_no_fix_where_the_lockfile_does_not_describe_the_manifest() {
         .as_str()
         .unwrap()
         .contains("no package-lock.json"));
+    // The config the lockfile was made with is rewritten before the install.
+    let r = write_repo(&[
+        ("package.json", "{\"name\":\"root\"}\n"),
+        ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        (".npmrc-cloud", "@x:registry=https://npm.example/\n"),
+        ("Dockerfile", "FROM node:20-alpine\nWORKDIR /app\nCOPY package.json pnpm-lock.yaml .npmrc-cloud ./\nRUN cp .npmrc-cloud .npmrc\nRUN pnpm install\nCMD [\"node\", \"main.js\"]\n"),
+    ]);
+    let f = findings(r.path(), "DKR004");
+    assert!(f[0]["fix"].is_null());
+    assert!(
+        f[0]["no_fix_reason"].as_str().unwrap().contains("line 4"),
+        "{:#?}",
+        f[0]
+    );
 }
 
 #[test]
