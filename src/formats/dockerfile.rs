@@ -601,17 +601,26 @@ pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<Shel
     // Skip the leading flags (`RUN --mount=...`): they are Docker's.
     let mut start = ins.args_span.start;
     let end = ins.args_span.end;
+    // Inside the logical line a line break is always a continuation, so
+    // blanks, `\` and line breaks between flags are skipped alike.
     loop {
         let rest = &text[start..end];
-        let trimmed = rest.trim_start_matches([' ', '\t']);
+        let trimmed = rest.trim_start_matches(|c: char| {
+            c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == escape
+        });
         let ws = rest.len() - trimmed.len();
         if let Some(f) = trimmed.strip_prefix("--") {
             if f.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                let flen = f.find(char::is_whitespace).unwrap_or(f.len());
+                let mut flen = f.find(char::is_whitespace).unwrap_or(f.len());
+                // `--mount=...\` glued to its continuation.
+                if f[..flen].ends_with(escape) && f[flen..].starts_with(['\r', '\n']) {
+                    flen -= escape.len_utf8();
+                }
                 start += ws + 2 + flen;
                 continue;
             }
         }
+        start += ws.min(rest.len() - rest.trim_start_matches([' ', '\t']).len());
         break;
     }
     // Work on the instruction's own bytes; spans are shifted back by `base`.
@@ -842,6 +851,10 @@ mod tests {
         let (t, p) = prog("FROM x\r\nRUN npm i \\\r\n  --omit=dev\r\n");
         assert_eq!(p.commands[0].args().len(), 2, "{p:?}");
         assert_eq!(&t[p.commands[0].words[2].span.clone()], "--omit=dev");
+        let (t, p) = prog("FROM x\nRUN --mount=type=cache,target=/s\\\n    --mount=type=secret,id=T export T=1 && \\\n pnpm install --filter \"{a}...\"\\\n --frozen-lockfile\n");
+        let names: Vec<&str> = p.commands.iter().map(|c| c.name()).collect();
+        assert_eq!(names, vec!["pnpm"], "{p:?}"); // `export` is a declaration
+        assert_eq!(&t[p.commands[0].words[4].span.clone()], "--frozen-lockfile");
         let (_, p) = prog("FROM x\nCMD NODE_ENV=production node server.js\n");
         assert!(p.single && p.commands[0].assignments);
         let (_, p) = prog("FROM x\nCMD node \"$APP\"\n");
