@@ -499,6 +499,13 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
                 "the runtime stage copies no node_modules to put the generated client in".into(),
             );
         };
+        let plain_path = |x: &str| {
+            x.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_./@-".contains(c))
+        };
+        if !plain_path(&nm_dest) || !plain_path(&client) {
+            return Err("the node_modules path needs quoting; copy the client by hand".into());
+        }
         if pnpm_isolated {
             unsure.push("pnpm's isolated layout keeps the generated client under node_modules/.pnpm next to @prisma/client, not in node_modules/.prisma (set `node-linker=hoisted` or copy the whole node_modules)".into());
         }
