@@ -250,12 +250,10 @@ pub fn install_of(c: &ShellCmd) -> Option<(&'static str, Option<usize>)> {
         _ => "yarn",
     };
     let verb = sub.map(|i| c.words[i].text.as_str());
-    let is_install = match (pm, verb) {
-        ("yarn", None) => true,
-        (_, Some("install" | "i")) => true,
-        ("npm", Some("ci")) => true,
-        _ => false,
-    };
+    let is_install = matches!(
+        (pm, verb),
+        ("yarn", None) | (_, Some("install" | "i")) | ("npm", Some("ci"))
+    );
     if !is_install {
         return None;
     }

@@ -279,14 +279,13 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
     let (gen_stage, gen_workdir, install) = if let Some(g) = gens.iter().find(|g| used(g.stage)) {
         let inst = installs
             .iter()
-            .filter(|i| {
+            .rfind(|i| {
                 i.idx <= g.idx
                     && df
                         .lineage(&df.stages[g.stage])
                         .iter()
                         .any(|s| s.index == i.stage)
             })
-            .next_back()
             .cloned();
         (
             g.stage,
@@ -303,8 +302,7 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
             let lineage = df.lineage(st);
             let Some(inst) = installs
                 .iter()
-                .filter(|i| !i.elsewhere && lineage.iter().any(|s| s.index == i.stage))
-                .next_back()
+                .rfind(|i| !i.elsewhere && lineage.iter().any(|s| s.index == i.stage))
             else {
                 continue;
             };
