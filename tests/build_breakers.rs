@@ -73,6 +73,13 @@ fn chown_before_the_user_exists() {
     )]);
     let f = findings(r.path(), "DKR012");
     assert!(f[0]["fix"].is_null() && f[0]["no_fix_reason"].as_str().unwrap().contains("app"));
+    // A USER in between: moving the RUN would run it as another user.
+    let r = write_repo(&[(
+        "Dockerfile",
+        "FROM node:20-alpine\nCOPY --chown=app dist ./dist\nUSER node\nRUN adduser -S app\n",
+    )]);
+    let f = findings(r.path(), "DKR012");
+    assert!(f[0]["fix"].is_null() && f[0]["no_fix_reason"].as_str().unwrap().contains("USER"));
     // A user an earlier stage created is inherited.
     let r = write_repo(&[("Dockerfile", "FROM node:20-alpine AS base\nRUN adduser -S app\nFROM base\nCOPY --chown=app dist ./dist\n")]);
     assert!(findings(r.path(), "DKR012").is_empty());

@@ -142,6 +142,17 @@ fn check_stage(
                     only && names.iter().any(|n| n == name)
                 }
             });
+            // Moving the RUN up must not change the user it runs as.
+            let user_changes =
+                later.is_some_and(|j| (idx..j).any(|k| df.instructions[k].keyword == "USER"));
+            if user_changes {
+                f.no_fix_reason = Some(
+                    "a `USER` between this line and the `RUN` that creates the user; reorder by hand"
+                        .into(),
+                );
+                out.push(f);
+                continue;
+            }
             match later {
                 Some(j) => {
                     let r = &df.instructions[j];
