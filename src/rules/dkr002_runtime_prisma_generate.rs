@@ -402,6 +402,12 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
         }) {
             return Err("the workspace package name needs quoting; add the step by hand".into());
         }
+        if (inst.idx..=at).any(|k| df.instructions[k].keyword == "USER") {
+            unsure.push(format!(
+                "a `USER` between the install (line {}) and the new step: it may not be allowed to write node_modules",
+                df.instructions[inst.idx].line
+            ));
+        }
         let ins = &df.instructions[at];
         let (end_line, _) = src.line_col(ins.span.end);
         df_edits.push(insert_lines(
