@@ -659,3 +659,38 @@ fn npx_prisma_at_start_uses_the_local_binary_or_says_why_not() {
         "{why}"
     );
 }
+
+#[test]
+fn images_sharing_an_entrypoint_are_fixed_in_one_change() {
+    let dir = copy_fixture("prisma-before");
+    let d = dir.path();
+    let dev = "FROM node:20-alpine\nWORKDIR /app\nRUN corepack enable && corepack prepare pnpm@9.12.3 --activate\nCOPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./\nCOPY apps/auth-service/package.json apps/auth-service/\nRUN pnpm install --frozen-lockfile\nCOPY prisma ./prisma\nCOPY apps/auth-service apps/auth-service\nCOPY apps/auth-service/entrypoint.sh ./entrypoint.sh\nENTRYPOINT [\"./entrypoint.sh\"]\n";
+    std::fs::write(d.join("apps/auth-service/Dockerfile.dev"), dev).unwrap();
+    let out = run(&["fix", "--select", "DKR001,DKR002,ENT003,ENT004", "."], d);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let dev_after = read(d, "apps/auth-service/Dockerfile.dev");
+    assert!(
+        dev_after.contains(
+            "COPY prisma ./prisma\nRUN pnpm exec prisma generate --schema=prisma/schema.prisma\n"
+        ),
+        "{dev_after}"
+    );
+    assert!(read(d, "apps/auth-service/Dockerfile").contains("RUN pnpm exec prisma generate"));
+    assert!(!read(d, "apps/auth-service/entrypoint.sh").contains("prisma"));
+    let again = run(
+        &[
+            "fix",
+            "--diff",
+            "--select",
+            "DKR001,DKR002,ENT003,ENT004",
+            ".",
+        ],
+        d,
+    );
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stderr
+    );
+}

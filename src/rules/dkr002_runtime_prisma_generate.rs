@@ -159,12 +159,68 @@ pub fn image_schema(p: &Project, ctx: &ImageCtx) -> Option<String> {
 /// Prisma client generated at build time, carried to the runtime stage,
 /// and no longer generated at start. `Err` says why there is none.
 pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
+    // Every image that runs the same entrypoint script changes with it: one
+    // fix over all their Dockerfiles and the script, whichever finding asks.
+    let mut ctxs: Vec<ImageCtx> = match ctx.img.entry_script.as_deref() {
+        Some(script) => p
+            .graph
+            .images
+            .iter()
+            .filter(|i| i.entry_script.as_deref() == Some(script))
+            .filter_map(|i| image_ctx(p, i))
+            .collect(),
+        None => vec![],
+    };
+    if ctxs.len() <= 1 {
+        let schema = image_schema(p, ctx)
+            .ok_or("no Prisma schema is linked to a service built from this Dockerfile")?;
+        return move_one(p, ctx, &schema);
+    }
+    ctxs.sort_by(|a, b| a.img.dockerfile.cmp(&b.img.dockerfile));
+    // An image no compose service builds (a Dockerfile.dev) uses the
+    // schema of the images it shares the script with.
+    let shared_schema = ctxs
+        .iter()
+        .find_map(|c| image_schema(p, c))
+        .ok_or("no Prisma schema is linked to a service built from these Dockerfiles")?;
+    let mut merged: Option<Fix> = None;
+    for c in &ctxs {
+        let schema = image_schema(p, c).unwrap_or_else(|| shared_schema.clone());
+        let fix = move_one(p, c, &schema).map_err(|why| format!("{}: {why}", c.img.dockerfile))?;
+        match merged.as_mut() {
+            None => merged = Some(fix),
+            Some(m) => {
+                for ch in fix.changes {
+                    match m.changes.iter().find(|x| x.path == ch.path) {
+                        Some(x) if x.edits == ch.edits => {}
+                        Some(_) => return Err(format!(
+                            "{} is changed differently for each image that runs it; fix by hand",
+                            ch.path
+                        )),
+                        None => m.changes.push(ch),
+                    }
+                }
+                if fix.safety == Safety::Unsafe {
+                    m.safety = Safety::Unsafe;
+                    let r = fix.unsafe_reason.unwrap_or_default();
+                    m.unsafe_reason = Some(match m.unsafe_reason.take() {
+                        Some(old) => format!("{old}; {}: {r}", c.img.dockerfile),
+                        None => format!("{}: {r}", c.img.dockerfile),
+                    });
+                }
+                m.title = format!("{} (and the same in {})", m.title, c.img.dockerfile);
+            }
+        }
+    }
+    merged.ok_or_else(|| "no image".into())
+}
+
+fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String> {
     let df = ctx.df;
     let src = ctx.src;
     let text = &src.text;
     let eol = src.eol.as_str();
-    let schema_rel = image_schema(p, ctx)
-        .ok_or("no Prisma schema is linked to a service built from this Dockerfile")?;
+    let schema_rel = schema_rel.to_string();
     let schema = p.prisma_schema(&schema_rel);
     let runtime = ctx.stage;
     let last = df.stages.len() - 1;
