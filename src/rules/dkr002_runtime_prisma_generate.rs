@@ -193,10 +193,12 @@ pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
                 for ch in fix.changes {
                     match m.changes.iter().find(|x| x.path == ch.path) {
                         Some(x) if x.edits == ch.edits => {}
-                        Some(_) => return Err(format!(
+                        Some(_) => {
+                            return Err(format!(
                             "{} is changed differently for each image that runs it; fix by hand",
                             ch.path
-                        )),
+                        ))
+                        }
                         None => m.changes.push(ch),
                     }
                 }

@@ -104,6 +104,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         || has("--no-immutable");
                     let blocker = if explicit_off {
                         Some("`--no-frozen-lockfile` is explicit; remove it by hand".to_string())
+                    } else if prog.parse_error {
+                        Some("the `RUN` does not parse as shell; change it by hand".into())
                     } else if !anchor.bare || c.words.iter().any(|w| !w.literal) {
                         Some("the command uses quoting or expansions; change it by hand".into())
                     } else if cd
