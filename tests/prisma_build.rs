@@ -694,3 +694,130 @@ fn images_sharing_an_entrypoint_are_fixed_in_one_change() {
         again.stderr
     );
 }
+
+#[test]
+fn npx_migrate_with_a_dev_dependency_moves_to_a_one_shot_service() {
+    let dockerfile = "FROM node:20-alpine AS builder\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY prisma ./prisma\nRUN npx prisma generate --schema=prisma/schema.prisma\nCOPY . .\nRUN npm run build\n\nFROM node:20-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY --from=builder /app/node_modules/.prisma ./node_modules/.prisma\nCOPY --from=builder /app/dist ./dist\nCOPY docker/entrypoint.sh ./entrypoint.sh\nUSER node\nENTRYPOINT [\"./entrypoint.sh\"]\n";
+    let compose = "services:\n  api:\n    build:\n      context: .\n      dockerfile: Dockerfile\n    environment:\n      DATABASE_URL: postgres://u:p@db:5432/app\n      PORT: \"3000\"\n    depends_on:\n      db:\n        condition: service_healthy\n    ports:\n      - \"3000:3000\"\n    healthcheck:\n      test: [\"CMD\", \"node\", \"-e\", \"process.exit(0)\"]\n  db:\n    image: postgres:16\n    healthcheck:\n      test: [\"CMD-SHELL\", \"pg_isready\"]\n";
+    let entry = "#!/bin/sh\nset -eu\necho \"Running database migrations\"\nnpx prisma migrate deploy\nexec node dist/main.js\n";
+    let r = write_repo(&[
+        ("package.json", "{\"name\":\"api\",\"scripts\":{\"build\":\"tsc\"},\"dependencies\":{\"@prisma/client\":\"5.0.0\"},\"devDependencies\":{\"prisma\":\"5.0.0\"}}\n"),
+        ("package-lock.json", "{}\n"),
+        ("prisma/schema.prisma", "generator client {\n  provider = \"prisma-client-js\"\n}\ndatasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n"),
+        ("prisma/migrations/20240101000000_init/migration.sql", "CREATE TABLE t (id int);\n"),
+        ("Dockerfile", dockerfile),
+        ("docker-compose.yml", compose),
+        ("docker/entrypoint.sh", entry),
+    ]);
+    let d = r.path();
+    let f = findings(d, "ENT003");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["fix"]["safety"], "safe", "{:#?}", f[0]);
+    let out = run(&["fix", "--select", "ENT003,DKR001", "."], d);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let c = read(d, "docker-compose.yml");
+    let v: serde_json::Value = {
+        let o = Command::new(validator("docker-compose"))
+            .args(["-f", "docker-compose.yml", "config", "--format", "json"])
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "compose config: {}\n{c}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let m = &v["services"]["api-migrate"];
+    assert_eq!(m["build"]["target"], "builder", "{c}");
+    assert_eq!(
+        m["command"],
+        serde_json::json!([
+            "npx",
+            "prisma",
+            "migrate",
+            "deploy",
+            "--schema=prisma/schema.prisma"
+        ])
+    );
+    assert_eq!(
+        m["environment"]["DATABASE_URL"],
+        "postgres://u:p@db:5432/app"
+    );
+    assert_eq!(m["depends_on"]["db"]["condition"], "service_healthy");
+    assert_eq!(m["restart"], "no");
+    assert_eq!(
+        v["services"]["api"]["depends_on"]["api-migrate"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(
+        v["services"]["api"]["depends_on"]["db"]["condition"],
+        "service_healthy"
+    );
+    let e = read(d, "docker/entrypoint.sh");
+    assert_eq!(
+        e,
+        "#!/bin/sh\nset -eu\necho \"Running database migrations\"\nexec node dist/main.js\n"
+    );
+    // Only those two files changed; a second run changes nothing.
+    assert_eq!(read(d, "Dockerfile"), dockerfile);
+    let again = run(&["fix", "--diff", "--select", "ENT003,DKR001", "."], d);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stderr
+    );
+    // An image-only compose service (nothing to build the stage from): the
+    // reason, no fix.
+    let r2 = write_repo(&[
+        (
+            "package.json",
+            "{\"name\":\"api\",\"devDependencies\":{\"prisma\":\"5.0.0\"}}\n",
+        ),
+        ("package-lock.json", "{}\n"),
+        (
+            "prisma/schema.prisma",
+            "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n",
+        ),
+        ("prisma/migrations/1_init/migration.sql", "\n"),
+        ("Dockerfile", dockerfile),
+        (
+            "docker-compose.yml",
+            &compose.replace(
+                "    build:\n      context: .\n      dockerfile: Dockerfile\n",
+                "    build:\n      context: .\n      args:\n        X: \"1\"\n",
+            ),
+        ),
+        ("docker/entrypoint.sh", entry),
+    ]);
+    let f = findings(r2.path(), "ENT003");
+    assert!(f[0]["fix"].is_null());
+    let why = f[0]["no_fix_reason"].as_str().unwrap();
+    assert!(
+        why.contains("service_completed_successfully") && why.contains("args"),
+        "{why}"
+    );
+}
+
+#[test]
+fn the_migration_service_gets_merged_environment_resolved() {
+    let r = write_repo(&[
+        ("package.json", "{\"name\":\"api\",\"dependencies\":{\"@prisma/client\":\"5\"},\"devDependencies\":{\"prisma\":\"5\"}}\n"),
+        ("package-lock.json", "{}\n"),
+        ("prisma/schema.prisma", "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n"),
+        ("prisma/migrations/1/migration.sql", "\n"),
+        ("Dockerfile", "FROM node:20-alpine AS builder\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci\nCOPY prisma ./prisma\nCOPY . .\nRUN npm run build\n\nFROM node:20-alpine\nWORKDIR /app\nCOPY package.json package-lock.json ./\nRUN npm ci --omit=dev\nCOPY --from=builder /app/dist ./dist\nCOPY docker/entrypoint.sh ./entrypoint.sh\nENTRYPOINT [\"./entrypoint.sh\"]\n"),
+        ("docker-compose.yml", "x-env: &env\n  DATABASE_URL: ${DATABASE_URL:?required}\nservices:\n    db:\n        image: postgres:16\n    api:\n        build: .\n        environment:\n            <<: *env\n            PORT: 3000\n"),
+        ("docker/entrypoint.sh", "#!/bin/sh\nnpx prisma migrate deploy\nexec node dist/main.js\n"),
+    ]);
+    let out = run(&["fix", "--select", "ENT003,DKR001", "."], r.path());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let c = read(r.path(), "docker-compose.yml");
+    assert!(
+        c.ends_with("        depends_on:\n            api-migrate:\n                condition: service_completed_successfully\n    api-migrate:\n        build:\n            context: .\n            target: builder\n        command: [\"npx\", \"prisma\", \"migrate\", \"deploy\", \"--schema=prisma/schema.prisma\"]\n        restart: \"no\"\n        environment:\n            PORT: \"3000\"\n            DATABASE_URL: \"${DATABASE_URL:?required}\"\n"),
+        "{c}"
+    );
+    compose_config_ok(&r.path().join("docker-compose.yml"));
+}
