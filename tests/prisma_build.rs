@@ -454,6 +454,24 @@ fn dkr004_no_fix_where_the_lockfile_does_not_describe_the_manifest() {
         .as_str()
         .unwrap()
         .contains("no package-lock.json"));
+    // The repo's .npmrc holds lockfile settings the stage does not copy.
+    let files = |copy: &str| {
+        write_repo(&[
+            ("package.json", "{\"name\":\"root\"}\n"),
+            ("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+            (".npmrc", "auto-install-peers=false\n"),
+            ("Dockerfile", &format!("FROM node:20-alpine\nWORKDIR /app\nCOPY {copy} ./\nRUN pnpm install\nCMD [\"node\", \"main.js\"]\n")),
+        ])
+    };
+    let r = files("package.json pnpm-lock.yaml");
+    let f = findings(r.path(), "DKR004");
+    assert!(f[0]["fix"].is_null());
+    assert!(f[0]["no_fix_reason"]
+        .as_str()
+        .unwrap()
+        .contains("LOCKFILE_CONFIG_MISMATCH"));
+    let r = files("package.json pnpm-lock.yaml .npmrc");
+    assert_eq!(findings(r.path(), "DKR004")[0]["fix"]["safety"], "safe");
     // The config the lockfile was made with is rewritten before the install.
     let r = write_repo(&[
         ("package.json", "{\"name\":\"root\"}\n"),
