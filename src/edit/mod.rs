@@ -187,6 +187,30 @@ pub fn verify(
             if let (None, Some(l)) = (old.parse_error_line, new_s.parse_error_line) {
                 return Err(format!("the edited script no longer parses (line {l})"));
             }
+            // Inserted lines start statements of their own: not inside a
+            // heredoc body, a `\`-continued line or a string.
+            let mut delta: isize = 0;
+            for e in edits {
+                let at = (e.start as isize + delta) as usize;
+                delta += e.text.len() as isize - (e.end - e.start) as isize;
+                if e.start != e.end {
+                    continue;
+                }
+                let line_start = if at == 0 || new[..at].ends_with('\n') {
+                    Some(at)
+                } else {
+                    e.text
+                        .strip_prefix(src.eol.as_str())
+                        .map(|_| at + src.eol.as_str().len())
+                };
+                let Some(p) = line_start else { continue };
+                if let Some(s) = new_s.top_spans.iter().find(|s| s.start < p && p < s.end) {
+                    let (l, _) = probe.line_col(s.start);
+                    return Err(format!(
+                        "the inserted line would land inside the statement of line {l} (a heredoc body, a continued line or a compound command)"
+                    ));
+                }
+            }
             // Commands the edits do not touch come back unchanged, in order.
             let touched = |r: &std::ops::Range<usize>| touches(edits, r);
             let mut it = new_s
