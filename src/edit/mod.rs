@@ -16,7 +16,7 @@ use yaml_rust2::Yaml;
 
 use crate::discover::FileKind;
 use crate::finding::{Edit, Expect};
-use crate::formats::yaml::load_value;
+use crate::formats::yaml::{load_values, Value};
 use crate::source::{Eol, SourceFile};
 
 /// Byte offset just after 1-based `line` (0 for the top of the file; the
@@ -243,72 +243,132 @@ fn touches(edits: &[Edit], r: &std::ops::Range<usize>) -> bool {
     })
 }
 
-fn nav<'a>(mut v: &'a mut Yaml, path: &[String]) -> Result<&'a mut Yaml, String> {
+fn nav<'a>(mut v: &'a mut Value, path: &[String]) -> Result<&'a mut Value, String> {
     for p in path {
         v = match v {
-            Yaml::Hash(h) => h
-                .get_mut(&Yaml::String(p.clone()))
+            Value::Map(entries, _) => entries
+                .iter_mut()
+                .rev()
+                .find(|(k, _)| matches!(k, Value::Scalar(Yaml::String(s), _) if s == p))
+                .map(|(_, v)| v)
                 .ok_or_else(|| format!("key `{p}` not found while verifying"))?,
-            Yaml::Array(a) => p
+            Value::Seq(items, _) => p
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| a.get_mut(i))
+                .and_then(|i| items.get_mut(i))
                 .ok_or_else(|| format!("item `{p}` not found while verifying"))?,
+            Value::Alias(_) => {
+                return Err(format!(
+                    "`{p}` is reached through an alias; editing it would change every alias"
+                ))
+            }
             _ => return Err(format!("`{p}` is not inside a mapping")),
         };
     }
     Ok(v)
 }
 
+/// The first document of a snippet.
+fn snippet(text: &str) -> Result<Value, String> {
+    load_values(text)
+        .map_err(|e| format!("snippet: {e}"))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "empty snippet".to_string())
+}
+
 fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
-    let mut expected = load_value(old).map_err(|e| format!("original YAML: {e}"))?;
-    let got = load_value(new).map_err(|e| format!("edited YAML does not parse: {e}"))?;
+    for (text, which) in [(old, "original"), (new, "edited")] {
+        if let Some((line, c)) = crate::formats::yaml::foreign_line_break(text) {
+            return Err(format!(
+                "the {which} file holds U+{:04X} at line {line} outside a quoted string; YAML parsers disagree on whether it breaks the line (Compose would read another file than prodsafe), so it is not edited",
+                c as u32
+            ));
+        }
+    }
+    let mut expected = load_values(old).map_err(|e| format!("original YAML: {e}"))?;
+    let got = load_values(new).map_err(|e| format!("edited YAML does not parse: {e}"))?;
+    let aliased = |v: &[Value], id: usize| {
+        fn walk(v: &Value, id: usize) -> bool {
+            match v {
+                Value::Alias(a) => *a == id,
+                Value::Seq(i, _) => i.iter().any(|x| walk(x, id)),
+                Value::Map(e, _) => e.iter().any(|(k, x)| walk(k, id) || walk(x, id)),
+                Value::Scalar(..) => false,
+            }
+        }
+        id != 0 && v.iter().any(|d| walk(d, id))
+    };
     for x in expects {
         let doc = expected.first_mut().ok_or("empty YAML document")?;
         match x {
             Expect::YamlKeyAdded { path, key, value } => {
-                let snippet = load_value(value).map_err(|e| format!("snippet: {e}"))?;
-                let val = snippet
-                    .first()
-                    .and_then(|s| s.as_hash())
-                    .and_then(|h| h.get(&Yaml::String(key.clone())))
-                    .cloned()
-                    .ok_or("snippet does not hold the key")?;
-                match nav(doc, path)? {
-                    Yaml::Hash(h) => {
-                        if h.contains_key(&Yaml::String(key.clone())) {
+                let val = match snippet(value)? {
+                    Value::Map(entries, _) => entries
+                        .into_iter()
+                        .find(|(k, _)| matches!(k, Value::Scalar(Yaml::String(s), _) if s == key))
+                        .map(|(_, v)| v),
+                    _ => None,
+                }
+                .ok_or("snippet does not hold the key")?;
+                let target = nav(doc, path)?;
+                let anchor = target.anchor();
+                if aliased(&got, anchor) {
+                    return Err("the mapping is anchored and reused through an alias; editing it would change every alias".into());
+                }
+                match target {
+                    Value::Map(entries, _) => {
+                        if entries.iter().any(
+                            |(k, _)| matches!(k, Value::Scalar(Yaml::String(s), _) if s == key),
+                        ) {
                             return Err(format!("`{key}` already exists"));
                         }
-                        h.insert(Yaml::String(key.clone()), val);
+                        entries.push((Value::Scalar(Yaml::String(key.clone()), 0), val));
                     }
                     _ => return Err("target is not a mapping".into()),
                 }
             }
             Expect::YamlSeqItemInserted { path, index, value } => {
-                let item = load_value(value)
-                    .map_err(|e| format!("snippet: {e}"))?
-                    .into_iter()
-                    .next()
-                    .and_then(|v| v.into_vec())
-                    .and_then(|v| v.into_iter().next())
-                    .ok_or("snippet is not a one-item sequence")?;
-                match nav(doc, path)? {
-                    Yaml::Array(a) if *index <= a.len() => a.insert(*index, item),
+                let item = match snippet(value)? {
+                    Value::Seq(items, _) => items.into_iter().next(),
+                    _ => None,
+                }
+                .ok_or("snippet is not a one-item sequence")?;
+                let target = nav(doc, path)?;
+                if aliased(&got, target.anchor()) {
+                    return Err("the sequence is anchored and reused through an alias; editing it would change every alias".into());
+                }
+                match target {
+                    Value::Seq(a, _) if *index <= a.len() => a.insert(*index, item),
                     _ => return Err("target is not a sequence".into()),
                 }
             }
             Expect::YamlValueSet { path, value } => {
-                let v = load_value(value)
+                let mut v = load_values(value)
                     .map_err(|e| format!("snippet: {e}"))?
                     .into_iter()
                     .next()
-                    .unwrap_or(Yaml::Null);
+                    .unwrap_or(Value::Scalar(Yaml::Null, 0));
+                let old_anchor = nav(doc, path)?.anchor();
+                if old_anchor != 0 {
+                    // The anchor stays in the text in front of the new value.
+                    let snapshot = std::slice::from_ref(&*doc);
+                    if aliased(snapshot, old_anchor) {
+                        return Err("the value is anchored and reused through an alias; editing it would change every alias".into());
+                    }
+                    match &mut v {
+                        Value::Scalar(_, a) | Value::Seq(_, a) | Value::Map(_, a) => {
+                            *a = old_anchor
+                        }
+                        Value::Alias(_) => {}
+                    }
+                }
                 *nav(doc, path)? = v;
             }
             Expect::Reparse | Expect::EolToLf => {}
         }
     }
-    if expected != got {
+    if expected.len() != got.len() || !expected.iter().zip(&got).all(|(a, b)| a.same(b)) {
         return Err(
             "the edited YAML does not parse to the original plus the intended change".into(),
         );
