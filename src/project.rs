@@ -46,6 +46,8 @@ pub struct Project {
     /// (the walk skips them, so they are looked up here, once).
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
+    /// Files skipped on purpose, with the reason (symlinks).
+    pub skipped: Vec<LoadError>,
     pub graph: Graph,
     pub config: Config,
     pub templates: Templates,
@@ -66,6 +68,7 @@ impl Project {
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
         let walk = discover::walk(root, &config.exclude);
         let mut errors = walk.errors;
+        let skipped = walk.skipped;
         // Read in parallel; keep discovery order.
         let read: Vec<(FileKind, Result<SourceFile, LoadError>)> = walk
             .files
@@ -172,6 +175,7 @@ impl Project {
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
+            skipped,
             graph: Graph::default(),
             config,
             templates,

@@ -376,6 +376,72 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes the verified new content of a file read as `src`:
+/// - refuses when the file changed on disk since it was read (size,
+///   modification time, content hash, checked just before the rename), so
+///   an edit made meanwhile is never lost;
+/// - a file with more than one hard link is written in place, so every link
+///   sees the new content (a rename would detach this name from the others);
+/// - otherwise atomically (temp file in the same folder, then rename),
+///   keeping the mode and, where permitted, the owner.
+///
+/// Errors name the file with its root (`src.abs`).
+pub fn write_source(src: &SourceFile, content: &[u8]) -> Result<(), String> {
+    let path = &src.abs;
+    let shown = path.display();
+    let unchanged = || -> Result<(), String> {
+        match (&src.stamp, crate::source::Stamp::now(path)) {
+            (Some(was), Ok(now)) if *was != now => Err(format!(
+                "{shown}: changed on disk since prodsafe read it; left as it is (run `prodsafe fix` again)"
+            )),
+            (_, Err(e)) => Err(format!("{shown}: cannot read before writing: {e}")),
+            _ => Ok(()),
+        }
+    };
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| format!("{shown}: cannot write: {e}"))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!("{shown}: is a symlink; not written"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            unchanged()?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(|e| format!("{shown}: cannot write: {e}"))?;
+            f.write_all(content)
+                .and_then(|_| f.sync_all())
+                .map_err(|e| format!("{shown}: cannot write in place (hard-linked): {e}"))?;
+            return Ok(());
+        }
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let werr = |e: std::io::Error| format!("{shown}: cannot write: {e}");
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
+    tmp.write_all(content).map_err(werr)?;
+    tmp.as_file().sync_all().map_err(werr)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = if src.mode != 0 { src.mode } else { meta.mode() };
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode & 0o7777))
+            .map_err(werr)?;
+        // Keep the owner where permitted (root, or a group the user is in).
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()))
+            .or_else(|_| std::os::unix::fs::fchown(tmp.as_file(), None, Some(meta.gid())));
+    }
+    unchanged()?;
+    tmp.persist(path).map_err(|e| werr(e.error))?;
+    Ok(())
+}
+
 /// Writes `content` to `path` atomically (temp file in the same folder, then
 /// rename), keeping the file mode.
 pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> std::io::Result<()> {

@@ -4,6 +4,37 @@
 
 use similar::TextDiff;
 
+/// A path as git writes it in patch headers: `a/x` as is, or C-quoted
+/// (`"a/new\nline"`) when it holds a quote, a backslash, a control
+/// character or (as with git's default `core.quotePath`) non-ASCII bytes,
+/// so that `git apply` reads it back exactly.
+pub fn git_quote(prefixed: &str) -> String {
+    let needs = prefixed
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b >= 0x80 || b == b'"' || b == b'\\');
+    if !needs {
+        return prefixed.to_string();
+    }
+    let mut out = String::from("\"");
+    for b in prefixed.bytes() {
+        match b {
+            0x07 => out.push_str("\\a"),
+            0x08 => out.push_str("\\b"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            0x0b => out.push_str("\\v"),
+            0x0c => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b if b < 0x20 || b >= 0x7f => out.push_str(&format!("\\{b:03o}")),
+            b => out.push(b as char),
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub fn unified(path: &str, old: &str, new: &str) -> Vec<u8> {
     let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = new.split_inclusive('\n').collect();
@@ -14,7 +45,10 @@ pub fn unified(path: &str, old: &str, new: &str) -> Vec<u8> {
     diff.unified_diff()
         .context_radius(3)
         .missing_newline_hint(true)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .header(
+            &git_quote(&format!("a/{path}")),
+            &git_quote(&format!("b/{path}")),
+        )
         .to_writer(&mut out)
         .expect("writing to a Vec cannot fail");
     out
@@ -23,6 +57,17 @@ pub fn unified(path: &str, old: &str, new: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_quoted_as_git_does() {
+        assert_eq!(git_quote("a/x/y.yml"), "a/x/y.yml");
+        assert_eq!(git_quote("a/with space"), "a/with space");
+        assert_eq!(
+            git_quote("a/nl\nx\t\"q\"\\"),
+            "\"a/nl\\nx\\t\\\"q\\\"\\\\\""
+        );
+        assert_eq!(git_quote("a/é"), "\"a/\\303\\251\"");
+    }
 
     #[test]
     fn crlf_and_lone_cr_and_no_final_newline() {
