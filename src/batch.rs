@@ -285,6 +285,8 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.max(1))
+        // Parsers of third-party grammars recurse on nesting: room to spare.
+        .stack_size(64 << 20)
         .build()
         .expect("thread pool");
     let results: Vec<RepoResult> = pool.install(|| {

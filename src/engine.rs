@@ -114,7 +114,14 @@ pub fn plan_diff(run: &RootRun, plan: &Plan) -> Vec<u8> {
     for fp in plan.changed() {
         let src = &run.project.files[fp.file];
         let new = with_bom(src.bom, fp.new_text.as_deref().unwrap());
-        out.extend(render::diff::unified(&fp.path, &src.full_text(), &new));
+        let bom = if src.bom { '\u{feff}'.len_utf8() } else { 0 };
+        out.extend(render::diff::unified_edits(
+            &fp.path,
+            &src.full_text(),
+            &new,
+            bom,
+            &fp.edits,
+        ));
     }
     out
 }

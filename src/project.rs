@@ -66,6 +66,14 @@ enum Parsed {
 
 impl Project {
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
+        // Parsers of third-party grammars recurse on nesting: give the
+        // worker threads room (no-op when the pool already exists).
+        static POOL: std::sync::Once = std::sync::Once::new();
+        POOL.call_once(|| {
+            let _ = rayon::ThreadPoolBuilder::new()
+                .stack_size(64 << 20)
+                .build_global();
+        });
         let walk = discover::walk(root, &config.exclude);
         let mut errors = walk.errors;
         let skipped = walk.skipped;

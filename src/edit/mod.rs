@@ -9,6 +9,7 @@
 
 pub mod yaml_insert;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -243,19 +244,56 @@ fn touches(edits: &[Edit], r: &std::ops::Range<usize>) -> bool {
     })
 }
 
-fn nav<'a>(mut v: &'a mut Value, path: &[String]) -> Result<&'a mut Value, String> {
-    for p in path {
-        v = match v {
-            Value::Map(entries, _) => entries
-                .iter_mut()
-                .rev()
-                .find(|(k, _)| matches!(k, Value::Scalar(Yaml::String(s), _) if s == p))
-                .map(|(_, v)| v)
+/// Key positions of the mappings met while applying expectations, built
+/// once per mapping (so that n expectations into one mapping of n keys cost
+/// O(n), not O(n²)). Keyed by the mapping's path.
+#[derive(Default)]
+struct KeyIndex {
+    maps: HashMap<Vec<String>, HashMap<String, usize>>,
+}
+
+fn key_of(k: &Value) -> Option<&str> {
+    match k {
+        Value::Scalar(Yaml::String(s), _) => Some(s),
+        _ => None,
+    }
+}
+
+impl KeyIndex {
+    /// The entry index of `key` in the mapping at `prefix` (the last one
+    /// when a key repeats, as loaders keep the last).
+    fn find(&mut self, prefix: &[String], entries: &[(Value, Value)], key: &str) -> Option<usize> {
+        let index = self.maps.entry(prefix.to_vec()).or_insert_with(|| {
+            entries
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (k, _))| key_of(k).map(|s| (s.to_string(), i)))
+                .collect()
+        });
+        index.get(key).copied()
+    }
+
+    fn added(&mut self, prefix: &[String], key: &str, at: usize) {
+        if let Some(m) = self.maps.get_mut(prefix) {
+            m.insert(key.to_string(), at);
+        }
+    }
+}
+
+/// The positions along `path` (entry index in mappings, item index in
+/// sequences).
+fn locate(doc: &Value, path: &[String], idx: &mut KeyIndex) -> Result<Vec<usize>, String> {
+    let mut v = doc;
+    let mut out = Vec::with_capacity(path.len());
+    for (depth, p) in path.iter().enumerate() {
+        let i = match v {
+            Value::Map(entries, _) => idx
+                .find(&path[..depth], entries, p)
                 .ok_or_else(|| format!("key `{p}` not found while verifying"))?,
             Value::Seq(items, _) => p
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| items.get_mut(i))
+                .filter(|&i| i < items.len())
                 .ok_or_else(|| format!("item `{p}` not found while verifying"))?,
             Value::Alias(_) => {
                 return Err(format!(
@@ -263,6 +301,29 @@ fn nav<'a>(mut v: &'a mut Value, path: &[String]) -> Result<&'a mut Value, Strin
                 ))
             }
             _ => return Err(format!("`{p}` is not inside a mapping")),
+        };
+        v = match v {
+            Value::Map(entries, _) => &entries[i].1,
+            Value::Seq(items, _) => &items[i],
+            _ => unreachable!(),
+        };
+        out.push(i);
+    }
+    Ok(out)
+}
+
+fn nav<'a>(
+    doc: &'a mut Value,
+    path: &[String],
+    idx: &mut KeyIndex,
+) -> Result<&'a mut Value, String> {
+    let at = locate(doc, path, idx)?;
+    let mut v = doc;
+    for i in at {
+        v = match v {
+            Value::Map(entries, _) => &mut entries[i].1,
+            Value::Seq(items, _) => &mut items[i],
+            _ => unreachable!("located"),
         };
     }
     Ok(v)
@@ -288,17 +349,27 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
     }
     let mut expected = load_values(old).map_err(|e| format!("original YAML: {e}"))?;
     let got = load_values(new).map_err(|e| format!("edited YAML does not parse: {e}"))?;
-    let aliased = |v: &[Value], id: usize| {
-        fn walk(v: &Value, id: usize) -> bool {
+    // Anchor ids some alias refers to (in the original: an edit must not
+    // change a node that is reused elsewhere).
+    let mut alias_ids = std::collections::HashSet::new();
+    {
+        let mut stack: Vec<&Value> = expected.iter().collect();
+        while let Some(v) = stack.pop() {
             match v {
-                Value::Alias(a) => *a == id,
-                Value::Seq(i, _) => i.iter().any(|x| walk(x, id)),
-                Value::Map(e, _) => e.iter().any(|(k, x)| walk(k, id) || walk(x, id)),
-                Value::Scalar(..) => false,
+                Value::Alias(a) => {
+                    alias_ids.insert(*a);
+                }
+                Value::Seq(i, _) => stack.extend(i),
+                Value::Map(e, _) => e.iter().for_each(|(k, x)| {
+                    stack.push(k);
+                    stack.push(x)
+                }),
+                Value::Scalar(..) => {}
             }
         }
-        id != 0 && v.iter().any(|d| walk(d, id))
-    };
+    }
+    let aliased = |_: &[Value], id: usize| id != 0 && alias_ids.contains(&id);
+    let mut idx = KeyIndex::default();
     for x in expects {
         let doc = expected.first_mut().ok_or("empty YAML document")?;
         match x {
@@ -311,19 +382,18 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
                     _ => None,
                 }
                 .ok_or("snippet does not hold the key")?;
-                let target = nav(doc, path)?;
+                let target = nav(doc, path, &mut idx)?;
                 let anchor = target.anchor();
                 if aliased(&got, anchor) {
                     return Err("the mapping is anchored and reused through an alias; editing it would change every alias".into());
                 }
                 match target {
                     Value::Map(entries, _) => {
-                        if entries.iter().any(
-                            |(k, _)| matches!(k, Value::Scalar(Yaml::String(s), _) if s == key),
-                        ) {
+                        if idx.find(path, entries, key).is_some() {
                             return Err(format!("`{key}` already exists"));
                         }
                         entries.push((Value::Scalar(Yaml::String(key.clone()), 0), val));
+                        idx.added(path, key, entries.len() - 1);
                     }
                     _ => return Err("target is not a mapping".into()),
                 }
@@ -334,7 +404,9 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
                     _ => None,
                 }
                 .ok_or("snippet is not a one-item sequence")?;
-                let target = nav(doc, path)?;
+                // Item positions shift: mappings below are indexed afresh.
+                idx = KeyIndex::default();
+                let target = nav(doc, path, &mut idx)?;
                 if aliased(&got, target.anchor()) {
                     return Err("the sequence is anchored and reused through an alias; editing it would change every alias".into());
                 }
@@ -349,11 +421,10 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
                     .into_iter()
                     .next()
                     .unwrap_or(Value::Scalar(Yaml::Null, 0));
-                let old_anchor = nav(doc, path)?.anchor();
+                let old_anchor = nav(doc, path, &mut idx)?.anchor();
                 if old_anchor != 0 {
                     // The anchor stays in the text in front of the new value.
-                    let snapshot = std::slice::from_ref(&*doc);
-                    if aliased(snapshot, old_anchor) {
+                    if aliased(&[], old_anchor) {
                         return Err("the value is anchored and reused through an alias; editing it would change every alias".into());
                     }
                     match &mut v {
@@ -363,7 +434,7 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
                         Value::Alias(_) => {}
                     }
                 }
-                *nav(doc, path)? = v;
+                *nav(doc, path, &mut idx)? = v;
             }
             Expect::Reparse | Expect::EolToLf => {}
         }

@@ -510,17 +510,55 @@ fn first_error(n: tree_sitter::Node, depth: usize) -> Option<usize> {
     kids.into_iter().find_map(|k| first_error(k, depth + 1))
 }
 
+/// Parse time a file may take before it is given up as a parse error:
+/// tree-sitter's error recovery is quadratic on some garbage (tens of
+/// thousands of broken lines), and a run must not hang on one file.
+pub const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Parses `text` with `parser` within [`PARSE_BUDGET`]; None when it ran
+/// out, nests brackets deeper than [`MAX_BRACKETS`], or the parser gave up.
+/// Bracket nesting beyond which a script or module is not parsed (the
+/// tree-sitter runtime recurses per level when it frees a parse stack).
+pub const MAX_BRACKETS: usize = 1000;
+
+pub fn parse_bounded(parser: &mut tree_sitter::Parser, text: &str) -> Option<tree_sitter::Tree> {
+    let mut depth = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKETS {
+                    return None;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let deadline = std::time::Instant::now() + PARSE_BUDGET;
+    let bytes = text.as_bytes();
+    let mut read = |i: usize, _: tree_sitter::Point| -> &[u8] { bytes.get(i..).unwrap_or(&[]) };
+    let mut progress = |_: &tree_sitter::ParseState| std::time::Instant::now() > deadline;
+    parser.parse_with_options(
+        &mut read,
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut progress)),
+    )
+}
+
 pub fn parse(file: usize, src: &SourceFile) -> Script {
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&tree_sitter_bash::LANGUAGE.into())
         .expect("tree-sitter-bash grammar loads");
-    let tree = parser.parse(&src.text, None);
+    let tree = parse_bounded(&mut parser, &src.text);
     let mut w = Walker {
         src,
         out: Script {
             file,
             crlf: src.text.contains("\r\n"),
+            // Not parsed in time: treated as unparsable (no edits).
+            parse_error_line: tree.is_none().then_some(1),
             ..Default::default()
         },
         branches: Vec::new(),
