@@ -53,7 +53,7 @@ impl Stamp {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut h);
         Stamp {
-            len: meta.len(),
+            len: bytes.len() as u64,
             mtime: meta.modified().ok(),
             hash: h.finish(),
         }
@@ -110,7 +110,10 @@ impl SourceFile {
             line,
             message,
         };
-        let meta = std::fs::metadata(abs).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        // One open, one fstat, one read: no second path lookup.
+        let cannot = |e: std::io::Error| err(None, format!("cannot read: {e}"));
+        let mut file = std::fs::File::open(abs).map_err(cannot)?;
+        let meta = file.metadata().map_err(cannot)?;
         if meta.len() > MAX_FILE_BYTES {
             return Err(err(
                 None,
@@ -121,7 +124,19 @@ impl SourceFile {
                 ),
             ));
         }
-        let bytes = std::fs::read(abs).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+        // Bounded even if the file grows after the fstat.
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut file, MAX_FILE_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(err(
+                None,
+                format!("file grew past the {MAX_FILE_BYTES} byte limit while read; skipped"),
+            ));
+        }
         let stamp = Stamp::of(&meta, &bytes);
         if let Some(pos) = bytes.iter().position(|&b| b == 0) {
             let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
