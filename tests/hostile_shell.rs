@@ -73,9 +73,17 @@ fn exec_is_never_put_before_a_function() {
 /// them: no finding.
 #[test]
 fn builtins_are_not_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    write_script(dir.path(), "#!/bin/sh\nset -eu\nsleep 1 &\nwait\n");
-    assert!(!codes(dir.path()).contains(&"ENT005".to_string()));
+    for script in [
+        "#!/bin/sh\nset -eu\nsleep 1 &\nwait\n",
+        // `exec read` would fail with `read: not found`.
+        "#!/bin/sh\nset -eu\nread -r line\n",
+        "#!/bin/sh\nset -eu\ngetopts ab opt\n",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_script(dir.path(), script);
+        let c = codes(dir.path());
+        assert!(!c.contains(&"ENT005".to_string()), "{script}: {c:?}");
+    }
 }
 
 /// Item 4: `exec` goes after the assignment prefix, and dash and busybox
