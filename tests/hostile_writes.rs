@@ -204,6 +204,14 @@ fn skipped_files_errors_and_unfixed_findings_are_said() {
         "{}",
         out.stderr
     );
+    let check = run(&["check", "repo"], d);
+    assert!(
+        check
+            .stderr
+            .contains("skipped: repo/docker-compose.yml: is a symlink"),
+        "{}",
+        check.stderr
+    );
     let out = run(&["fix", "--diff", "--patch-dir", "out", "repo"], d);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("out/summary.json")).unwrap())
