@@ -218,6 +218,7 @@ fn alias_bomb_is_verified_without_expanding() {
 struct Svc {
     flow: bool,
     env_alias: bool,
+    merge: bool,
     comment: bool,
     /// (header, content lines)
     block: Option<(&'static str, u8)>,
@@ -228,21 +229,25 @@ fn arb_svc() -> impl Strategy<Value = Svc> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
         prop::option::of((
             prop::sample::select(vec!["|", ">", "|+", ">+", "|-", ">-", "|2"]),
             1u8..4,
         )),
     )
-        .prop_map(|(flow, env_alias, comment, block)| Svc {
+        .prop_map(|(flow, env_alias, merge, comment, block)| Svc {
             flow,
             env_alias,
+            merge,
             comment,
             block,
         })
 }
 
 fn render(svcs: &[Svc], crlf: bool, final_nl: bool) -> String {
-    let mut s = String::from("x-env: &env\n  A: \"1\"\n  B: two # c\nservices:\n");
+    let mut s = String::from(
+        "x-env: &env\n  A: \"1\"\n  B: two # c\nx-base: &base {restart: always, labels: {team: a}}\nservices:\n",
+    );
     for (i, v) in svcs.iter().enumerate() {
         let c = if v.comment { " # c: {x}" } else { "" };
         if v.flow {
@@ -251,7 +256,11 @@ fn render(svcs: &[Svc], crlf: bool, final_nl: bool) -> String {
             ));
             continue;
         }
-        s.push_str(&format!("  s{i}:{c}\n    image: node:20{c}\n"));
+        s.push_str(&format!("  s{i}:{c}\n"));
+        if v.merge {
+            s.push_str("    <<: *base\n");
+        }
+        s.push_str(&format!("    image: node:20{c}\n"));
         if v.comment {
             s.push_str("    # a comment line\n");
         }
@@ -260,7 +269,8 @@ fn render(svcs: &[Svc], crlf: bool, final_nl: bool) -> String {
             s.push_str("    environment: *env\n");
         }
         if let Some((h, n)) = v.block {
-            s.push_str(&format!("    labels:\n      note: {h}\n"));
+            let key = if v.merge { "annotations" } else { "labels" };
+            s.push_str(&format!("    {key}:\n      note: {h}\n"));
             for l in 0..n {
                 s.push_str(&format!("        line {l} # not a comment\n"));
             }

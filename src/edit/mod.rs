@@ -588,6 +588,33 @@ mod tests {
     }
 
     #[test]
+    fn a_line_inserted_into_a_heredoc_or_continuation_is_refused() {
+        for (text, at) in [
+            (
+                "#!/bin/sh\nset -e; cat > f <<EOF\nhello\nEOF\nexec node x\n",
+                32,
+            ),
+            ("#!/bin/sh\nset -e; echo a \\\n  b\nexec node x\n", 27),
+        ] {
+            let bad = check(
+                FileKind::Shell,
+                text,
+                Edit {
+                    start: at,
+                    end: at,
+                    text: ": \"${X:?X is required}\"\n".into(),
+                },
+                &[Expect::Reparse],
+            );
+            assert!(
+                bad.as_ref()
+                    .is_err_and(|e| e.contains("inside the statement of line 2")),
+                "{text:?}: {bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn line_endings_and_final_newline_are_enforced() {
         let crlf = "a: 1\r\nb: 2\r\n";
         let bad = check(
