@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{plan_diff, plan_root, run_root, write_plan, Common};
+use crate::engine::{plan_diff, plan_root, run_root, write_plan_report, Common};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Skip {
@@ -34,6 +34,8 @@ pub struct RepoResult {
     pub changed: Vec<(String, usize)>,
     pub findings_left: usize,
     pub skipped: Vec<Skip>,
+    /// Files not read on purpose (symlinks), each with the reason.
+    pub skipped_files: Vec<String>,
     pub errors: Vec<String>,
     /// Position in the whole (unsharded) list.
     pub index: usize,
@@ -47,6 +49,16 @@ pub struct RepoResult {
     pub diff: Vec<u8>,
     #[serde(skip)]
     pub fixed: Vec<crate::fleet::FixedItem>,
+}
+
+/// `rel` shown with its root, as a user can open it from where they ran
+/// prodsafe.
+fn with_root(root: &Path, rel: &str) -> String {
+    if root == Path::new(".") || rel.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{}/{rel}", root.display().to_string().trim_end_matches('/'))
+    }
 }
 
 pub struct Options {
@@ -68,9 +80,31 @@ impl Options {
     }
 }
 
-/// Runs one repository: check, plan, then write or produce its patch.
+/// Runs one repository: check, plan, then write or produce its patch. A
+/// panic while processing it becomes an error of that repository only.
 pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
-    let mut r = RepoResult {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        process_inner(root, common, opts)
+    })) {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let mut r = empty(root);
+            r.errors.push(format!(
+                "{}: internal error, repository skipped: {msg}",
+                root.display()
+            ));
+            r
+        }
+    }
+}
+
+fn empty(root: &Path) -> RepoResult {
+    RepoResult {
         root: root.display().to_string(),
         name: String::new(),
         patch: None,
@@ -82,6 +116,7 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         changed: vec![],
         findings_left: 0,
         skipped: vec![],
+        skipped_files: vec![],
         errors: vec![],
         index: 0,
         fixed_by_code: BTreeMap::new(),
@@ -89,16 +124,34 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         branch: None,
         diff: vec![],
         fixed: vec![],
-    };
+    }
+}
+
+fn process_inner(root: &Path, common: &Common, opts: &Options) -> RepoResult {
+    let mut r = empty(root);
     let run = match run_root(root, common) {
         Ok(run) => run,
         Err(e) => {
-            r.errors.push(e.to_string());
+            r.errors.push(if e.rel == root.display().to_string() {
+                e.to_string()
+            } else {
+                with_root(root, &e.to_string())
+            });
             return r;
         }
     };
-    r.errors
-        .extend(run.project.errors.iter().map(|e| e.to_string()));
+    r.errors.extend(
+        run.project
+            .errors
+            .iter()
+            .map(|e| with_root(root, &e.to_string())),
+    );
+    r.skipped_files = run
+        .project
+        .skipped
+        .iter()
+        .map(|e| with_root(root, &e.to_string()))
+        .collect();
     r.findings = run.findings.len();
     for f in &run.findings {
         *r.by_code.entry(f.code.to_string()).or_default() += 1;
@@ -110,7 +163,7 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
     for fp in plan.errors() {
         r.errors.push(format!(
             "{}: {}",
-            fp.path,
+            with_root(root, &fp.path),
             fp.error.as_deref().unwrap_or("")
         ));
     }
@@ -123,25 +176,34 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
             reason: s.reason.clone(),
         });
     }
-    r.fixes_applied = plan.fixed().len();
-    r.files_changed = plan.changed().count();
-    r.changed = plan
-        .changed()
+    // What counts: the files the patch or the branch holds (--diff,
+    // --branch), or the files that were really written.
+    let done: Vec<&crate::plan::FilePlan> = if opts.dry() {
+        r.diff = plan_diff(&run, &plan);
+        plan.changed().collect()
+    } else {
+        let (written, errs) = write_plan_report(&run.project, &plan);
+        r.errors.extend(errs);
+        plan.changed()
+            .filter(|f| written.contains(&f.path))
+            .collect()
+    };
+    let fixed: std::collections::BTreeSet<usize> =
+        done.iter().flat_map(|f| f.fixed.iter().copied()).collect();
+    r.fixes_applied = fixed.len();
+    r.files_changed = done.len();
+    r.changed = done
+        .iter()
         .map(|f| (f.path.clone(), f.fixed.len()))
         .collect();
     r.findings_left = r.findings - r.fixes_applied;
-    r.fixed = crate::fleet::fixed_items(&run.findings, &plan);
+    r.fixed = crate::fleet::fixed_items(&run.findings, &fixed);
     for it in &r.fixed {
         *r.fixed_by_code.entry(it.code.clone()).or_default() += 1;
     }
-    if opts.dry() {
-        r.diff = plan_diff(&run, &plan);
-    } else {
-        r.errors.extend(write_plan(&run, &plan));
-    }
     if let (Some(branch), true) = (&opts.branch, r.fixes_applied > 0) {
-        let files: Vec<(String, Vec<u8>)> = plan
-            .changed()
+        let files: Vec<(String, Vec<u8>)> = done
+            .iter()
             .map(|fp| {
                 let src = &run.project.files[fp.file];
                 let new = crate::source::with_bom(src.bom, fp.new_text.as_deref().unwrap());
@@ -185,6 +247,7 @@ impl RepoResult {
                     reason: s.reason.clone(),
                 })
                 .collect(),
+            skipped_files: self.skipped_files.clone(),
             errors: self.errors.clone(),
         }
     }
@@ -249,20 +312,22 @@ fn base_name(root: &Path) -> String {
     }
 }
 
-/// Unique, stable patch names in input order.
+/// Unique, stable patch names in input order: a name already given (also
+/// as a suffixed one: `x/a`, `y/a`, `z/a-2`) gets the next free suffix.
+/// Compared without case, for case-insensitive file systems.
 pub fn names(roots: &[PathBuf]) -> Vec<String> {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     roots
         .iter()
         .map(|r| {
             let b = base_name(r);
-            let n = seen.entry(b.clone()).or_insert(0);
-            *n += 1;
-            if *n == 1 {
-                b
-            } else {
-                format!("{b}-{n}")
+            let mut name = b.clone();
+            let mut n = 1;
+            while !used.insert(name.to_ascii_lowercase()) || name.eq_ignore_ascii_case("summary") {
+                n += 1;
+                name = format!("{b}-{n}");
             }
+            name
         })
         .collect()
 }
@@ -321,6 +386,8 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.max(1))
+        // Parsers of third-party grammars recurse on nesting: room to spare.
+        .stack_size(64 << 20)
         .build()
         .expect("thread pool");
     let results: Vec<RepoResult> = pool.install(|| {
@@ -359,10 +426,12 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
         for r in &mut results {
             if !r.diff.is_empty() {
                 let file = format!("{}.patch", r.name);
-                if let Err(e) = crate::edit::write_atomic(&dir.join(&file), &r.diff, 0o644) {
-                    r.errors.push(format!("{file}: cannot write: {e}"));
+                match crate::edit::write_atomic(&dir.join(&file), &r.diff, 0o644) {
+                    Ok(()) => r.patch = Some(file),
+                    Err(e) => r
+                        .errors
+                        .push(format!("{}: cannot write: {e}", dir.join(&file).display())),
                 }
-                r.patch = Some(file);
             }
             if r.fixes_applied > 0 {
                 let file = format!("{}.md", r.name);
@@ -432,10 +501,16 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
         }
     }
     for r in &results {
+        for f in &r.skipped_files {
+            eprintln!("skipped: {f}");
+        }
         for s in &r.skipped {
             eprintln!(
-                "skipped: {}/{}:{}: {} {}",
-                r.root, s.path, s.line, s.code, s.reason
+                "skipped: {}:{}: {} {}",
+                with_root(Path::new(&r.root), &s.path),
+                s.line,
+                s.code,
+                s.reason
             );
         }
         if args.roots.len() == 1 || bar.is_none() {
@@ -467,11 +542,30 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                 format!(" ({})", erred.join(", "))
             }
         );
-    } else if !args.opts.dry() && left > 0 {
+    } else if left > 0 {
+        let files: usize = results.iter().map(|r| r.skipped_files.len()).sum();
         eprintln!(
-            "{left} finding{} left without an applicable fix (see `prodsafe check`)",
-            if left == 1 { "" } else { "s" }
+            "{left} finding{} left without an applicable fix (see `prodsafe check`{}){}",
+            if left == 1 { "" } else { "s" },
+            if args.opts.unsafe_fixes {
+                ""
+            } else {
+                "; unsafe fixes need --unsafe-fixes"
+            },
+            if files > 0 {
+                format!(
+                    "; {files} file{} skipped",
+                    if files == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
         );
+    } else {
+        let files: usize = results.iter().map(|r| r.skipped_files.len()).sum();
+        if files > 0 {
+            eprintln!("{files} file{} skipped", if files == 1 { "" } else { "s" });
+        }
     }
     if code == 2 {
         2
@@ -517,5 +611,12 @@ mod tests {
             PathBuf::from("/z/b"),
         ]);
         assert_eq!(n, vec!["a", "a-2", "b"]);
+        let n = names(&[
+            PathBuf::from("/x/a"),
+            PathBuf::from("/y/a"),
+            PathBuf::from("/z/a-2"),
+            PathBuf::from("/w/A"),
+        ]);
+        assert_eq!(n, vec!["a", "a-2", "a-2-2", "A-3"]);
     }
 }

@@ -387,6 +387,12 @@ fn check(a: CheckArgs) -> i32 {
                     any_error = true;
                     print_errors(&r.project.errors, root);
                 }
+                for e in &r.project.skipped {
+                    eprintln!(
+                        "skipped: {}",
+                        render::text::display_path(&r.project, &e.to_string())
+                    );
+                }
                 for s in &r.ignores_without_reason {
                     eprintln!(
                         "warning: {}:{}: suppression without a reason",

@@ -42,27 +42,26 @@ pub struct FixedItem {
 
 /// The findings whose fixes the plan holds, in plan order (file, then the
 /// order the planner accepted them).
-pub fn fixed_items(findings: &[Finding], plan: &Plan) -> Vec<FixedItem> {
+pub fn fixed_items(findings: &[Finding], fixed: &std::collections::BTreeSet<usize>) -> Vec<FixedItem> {
+    // Each finding once, also when its fix spans several files.
     let mut out = Vec::new();
-    for fp in plan.changed() {
-        for &i in &fp.fixed {
-            let f = &findings[i];
-            let Some(fix) = &f.fix else { continue };
-            out.push(FixedItem {
-                code: f.code.to_string(),
-                name: f.name.to_string(),
-                severity: f.severity.as_str().to_string(),
-                path: f.path.clone(),
-                line: f.line,
-                message: f.message.clone(),
-                fix: fix.title.clone(),
-                safety: match fix.safety {
-                    Safety::Safe => "safe".into(),
-                    Safety::Unsafe => "unsafe".into(),
-                },
-                unsafe_reason: fix.unsafe_reason.clone(),
-            });
-        }
+    for &i in fixed {
+        let f = &findings[i];
+        let Some(fix) = &f.fix else { continue };
+        out.push(FixedItem {
+            code: f.code.to_string(),
+            name: f.name.to_string(),
+            severity: f.severity.as_str().to_string(),
+            path: f.path.clone(),
+            line: f.line,
+            message: f.message.clone(),
+            fix: fix.title.clone(),
+            safety: match fix.safety {
+                Safety::Safe => "safe".into(),
+                Safety::Unsafe => "unsafe".into(),
+            },
+            unsafe_reason: fix.unsafe_reason.clone(),
+        });
     }
     out
 }
@@ -483,6 +482,8 @@ pub struct RepoSummary {
     pub changed: Vec<(String, usize)>,
     pub findings_left: usize,
     pub skipped: Vec<SkipSummary>,
+    /// Files not read on purpose (symlinks), each with the reason.
+    pub skipped_files: Vec<String>,
     pub errors: Vec<String>,
 }
 
@@ -518,6 +519,8 @@ pub struct Totals {
     pub errors: usize,
     pub findings: usize,
     pub fixes: usize,
+    /// Files not read on purpose, over all repositories.
+    pub skipped_files: usize,
     pub by_code: BTreeMap<String, RuleTotals>,
 }
 
@@ -558,6 +561,7 @@ impl Summary {
             errors: repos.iter().filter(|r| !r.errors.is_empty()).count(),
             findings: repos.iter().map(|r| r.findings).sum(),
             fixes: repos.iter().map(|r| r.fixes_applied).sum(),
+            skipped_files: repos.iter().map(|r| r.skipped_files.len()).sum(),
             by_code,
         };
         let errors = repos

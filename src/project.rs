@@ -50,6 +50,8 @@ pub struct Project {
     /// (the walk skips them, so they are looked up here, once).
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
+    /// Files skipped on purpose, with the reason (symlinks).
+    pub skipped: Vec<LoadError>,
     pub graph: Graph,
     pub config: Config,
     pub templates: Templates,
@@ -69,8 +71,17 @@ enum Parsed {
 
 impl Project {
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
+        // Parsers of third-party grammars recurse on nesting: give the
+        // worker threads room (no-op when the pool already exists).
+        static POOL: std::sync::Once = std::sync::Once::new();
+        POOL.call_once(|| {
+            let _ = rayon::ThreadPoolBuilder::new()
+                .stack_size(64 << 20)
+                .build_global();
+        });
         let walk = discover::walk(root, &config.exclude);
         let mut errors = walk.errors;
+        let skipped = walk.skipped;
         // Read in parallel; keep discovery order.
         let read: Vec<(FileKind, Result<SourceFile, LoadError>)> = walk
             .files
@@ -185,6 +196,7 @@ impl Project {
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
+            skipped,
             graph: Graph::default(),
             config,
             templates,

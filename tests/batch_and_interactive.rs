@@ -51,7 +51,7 @@ fn batch_patches_summary_and_determinism() {
     );
     let stderr = String::from_utf8_lossy(&run1.stderr);
     assert!(
-        stderr.contains("broken: error: docker-compose.yml:"),
+        stderr.contains("broken: error: broken/docker-compose.yml:"),
         "{stderr}"
     );
     assert!(
