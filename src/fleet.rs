@@ -42,7 +42,10 @@ pub struct FixedItem {
 
 /// The findings whose fixes the plan holds, in plan order (file, then the
 /// order the planner accepted them).
-pub fn fixed_items(findings: &[Finding], fixed: &std::collections::BTreeSet<usize>) -> Vec<FixedItem> {
+pub fn fixed_items(
+    findings: &[Finding],
+    fixed: &std::collections::BTreeSet<usize>,
+) -> Vec<FixedItem> {
     // Each finding once, also when its fix spans several files.
     let mut out = Vec::new();
     for &i in fixed {
