@@ -11,6 +11,7 @@ use crate::formats::appcode::{self, AppFile};
 use crate::formats::compose::{self, ComposeFile};
 use crate::formats::dockerfile::{self, Dockerfile};
 use crate::formats::nginx::{self, NginxConf};
+use crate::formats::package_json::{self, PackageJson};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
 use crate::formats::workflow::{self, Workflow};
@@ -39,6 +40,9 @@ pub struct Project {
     pub prisma: Vec<PrismaSchema>,
     pub workflows: Vec<Workflow>,
     pub nginx: Vec<NginxConf>,
+    pub package_jsons: Vec<PackageJson>,
+    /// `.gitignore` files: (folder, matcher).
+    pub gitignores: Vec<(String, ignore::gitignore::Gitignore)>,
     /// Execute bit of each shell script: from git's index when the root is
     /// in a git work tree (what a clean checkout gets), else from disk.
     pub exec_bits: HashMap<String, bool>,
@@ -53,6 +57,8 @@ pub struct Project {
     /// Per compose file (same order as `compose`): the file it is layered
     /// onto, why, and whether it is a dev/local/test stack.
     pub layers: Vec<ComposeLayer>,
+    /// Files skipped on purpose, with the reason (symlinks).
+    pub skipped: Vec<LoadError>,
     pub graph: Graph,
     pub config: Config,
     pub templates: Templates,
@@ -66,13 +72,23 @@ enum Parsed {
     Prisma(PrismaSchema),
     Workflow(Workflow),
     Nginx(NginxConf),
+    PackageJson(PackageJson),
     None,
 }
 
 impl Project {
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
+        // Parsers of third-party grammars recurse on nesting: give the
+        // worker threads room (no-op when the pool already exists).
+        static POOL: std::sync::Once = std::sync::Once::new();
+        POOL.call_once(|| {
+            let _ = rayon::ThreadPoolBuilder::new()
+                .stack_size(64 << 20)
+                .build_global();
+        });
         let walk = discover::walk(root, &config.exclude);
         let mut errors = walk.errors;
+        let skipped = walk.skipped;
         // Read in parallel; keep discovery order.
         let read: Vec<(FileKind, Result<SourceFile, LoadError>)> = walk
             .files
@@ -101,6 +117,7 @@ impl Project {
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 FileKind::Workflow => workflow::parse(i, f).map(Parsed::Workflow),
                 FileKind::Nginx => Ok(Parsed::Nginx(nginx::parse(i, f))),
+                FileKind::PackageJson => package_json::parse(i, f).map(Parsed::PackageJson),
                 _ => Ok(Parsed::None),
             })
             .collect();
@@ -111,6 +128,7 @@ impl Project {
         let mut prisma = Vec::new();
         let mut workflows = Vec::new();
         let mut nginx = Vec::new();
+        let mut package_jsons = Vec::new();
         let mut slot = vec![usize::MAX; files.len()];
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
@@ -141,6 +159,10 @@ impl Project {
                 Ok(Parsed::Nginx(n)) => {
                     slot[i] = nginx.len();
                     nginx.push(n)
+                }
+                Ok(Parsed::PackageJson(pj)) => {
+                    slot[i] = package_jsons.len();
+                    package_jsons.push(pj)
                 }
                 Ok(Parsed::None) => {}
                 Err(e) => errors.push(e),
@@ -176,16 +198,36 @@ impl Project {
             prisma,
             workflows,
             nginx,
+            package_jsons,
+            gitignores: Vec::new(),
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
             layers: Vec::new(),
             aux_texts: Vec::new(),
+            skipped,
             graph: Graph::default(),
             config,
             templates,
         };
         p.load_imported_modules();
+        p.gitignores = p
+            .files
+            .iter()
+            .zip(&p.kinds)
+            .filter(|(_, k)| **k == FileKind::GitIgnore)
+            .map(|(f, _)| {
+                let dir = parent(&f.rel).to_string();
+                let mut b = ignore::gitignore::GitignoreBuilder::new(root.join(&dir));
+                for line in f.text.lines() {
+                    let _ = b.add_line(None, line);
+                }
+                let g = b
+                    .build()
+                    .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty());
+                (dir, g)
+            })
+            .collect();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p.aux_texts = aux_texts(&p);
         p.layers = compose_layers(&p);
@@ -286,6 +328,37 @@ impl Project {
     pub fn prisma_schema(&self, rel: &str) -> Option<&PrismaSchema> {
         let i = *self.by_rel.get(rel)?;
         self.prisma.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    pub fn package_json(&self, rel: &str) -> Option<&PackageJson> {
+        let i = *self.by_rel.get(rel)?;
+        self.package_jsons.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    /// Whether a `.gitignore` keeps `rel` (a file, or a folder when `dir`)
+    /// out of a clean checkout: the deepest `.gitignore` that decides wins.
+    pub fn git_ignored(&self, rel: &str, dir: bool) -> bool {
+        let mut best: Option<(usize, bool)> = None;
+        for (gdir, g) in &self.gitignores {
+            let inside = gdir.is_empty() || rel.starts_with(&format!("{gdir}/"));
+            if !inside {
+                continue;
+            }
+            let m = g.matched_path_or_any_parents(self.root.join(rel), dir);
+            let decided = if m.is_ignore() {
+                Some(true)
+            } else if m.is_whitelist() {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(d) = decided {
+                if best.is_none_or(|(depth, _)| gdir.len() >= depth) {
+                    best = Some((gdir.len(), d));
+                }
+            }
+        }
+        best.is_some_and(|(_, d)| d)
     }
 
     pub fn exists(&self, rel: &str) -> bool {

@@ -316,11 +316,23 @@ fn nginx_and_caddy_final_stages_get_advice_never_a_user_line() {
 
 #[test]
 fn node_images_ship_yarn_and_npm_start_only_runs_a_script() {
-    // No DKR001 (`yarn: not found`), no ENT003 (`npm start` reaching the network).
-    expect(
+    // No `yarn: not found` (node images ship yarn 1) and no "reaches the
+    // network" for `npm start`: both only run a script (medium, with the
+    // script's command as the fix).
+    let f = expect(
         "facts-node-yarn",
-        &[("ENT005", "b/entrypoint.sh", 3, "safe")],
+        &[
+            ("DKR001", "a/Dockerfile", 5, "safe"),
+            ("ENT003", "b/entrypoint.sh", 3, "safe"),
+            ("ENT005", "b/entrypoint.sh", 3, "safe"),
+        ],
     );
+    for x in f.iter().filter(|x| x["code"] != "ENT005") {
+        let m = x["message"].as_str().unwrap();
+        assert_eq!(x["severity"], "medium", "{m}");
+        assert!(m.contains("only runs a package.json script"), "{m}");
+        assert!(!m.contains("not found") && !m.contains("network"), "{m}");
+    }
 }
 
 #[test]
@@ -622,6 +634,8 @@ fn nextjs_ports_api_routes_and_a_gateway_proxy_target() {
             ("CMP001", "docker-compose.yml", 4, "safe"),
             ("CMP001", "docker-compose.yml", 8, "safe"),
             ("DKR008", "gateway/Dockerfile", 5, "-"),
+            // `npm start` only runs `next start -p 4000` (medium, no network claim).
+            ("DKR001", "web/Dockerfile", 5, "-"),
         ],
     );
     let by = |svc: &str, code: &str| {

@@ -153,7 +153,9 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     parser
         .set_language(&lang.into())
         .expect("tree-sitter-typescript grammar loads");
-    let Some(tree) = parser.parse(s, None) else {
+    let Some(tree) = crate::formats::shell::parse_bounded(&mut parser, s) else {
+        // Not parsed within the time budget: unparsable, no edits.
+        out.parse_error_line = Some(1);
         return;
     };
     let root = tree.root_node();
@@ -458,15 +460,22 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     out.indent = detect_indent(s);
 }
 
+/// The line of the first error node, depth first (iterative: a deeply
+/// nested file must not overflow the stack).
 fn first_error(n: tree_sitter::Node) -> Option<usize> {
-    if n.is_error() || n.is_missing() {
-        return Some(n.start_position().row + 1);
+    let mut stack = vec![n];
+    while let Some(n) = stack.pop() {
+        if n.is_error() || n.is_missing() {
+            return Some(n.start_position().row + 1);
+        }
+        let mut c = n.walk();
+        let kids: Vec<_> = n
+            .children(&mut c)
+            .filter(|k| k.has_error() || k.is_error() || k.is_missing())
+            .collect();
+        stack.extend(kids.into_iter().rev());
     }
-    let mut c = n.walk();
-    let kids: Vec<_> = n.children(&mut c).collect();
-    kids.into_iter()
-        .filter(|k| k.has_error() || k.is_error() || k.is_missing())
-        .find_map(first_error)
+    None
 }
 
 fn detect_indent(s: &str) -> String {

@@ -5,6 +5,7 @@ pub mod appcode;
 pub mod compose;
 pub mod dockerfile;
 pub mod nginx;
+pub mod package_json;
 pub mod prisma;
 pub mod routes;
 pub mod shell;

@@ -71,7 +71,7 @@ pub fn node_probe_below(p: &Project, port: u16, path: &str, threshold: u16) -> O
     let port = port.to_string();
     let snippet = fill(
         &body(p.templates.get("healthcheck-node-any.yaml")),
-        &[("port", &port), ("path", path)],
+        &[("port", &port), ("path", &crate::templates::url_path(path))],
     );
     snippet.lines().find_map(|l| {
         l.trim_start().strip_prefix("test:").map(|v| {
@@ -86,7 +86,7 @@ pub fn node_probe(p: &Project, port: u16, path: &str) -> Option<String> {
     let port = port.to_string();
     let snippet = fill(
         &body(p.templates.get("healthcheck-node.yaml")),
-        &[("port", &port), ("path", path)],
+        &[("port", &port), ("path", &crate::templates::url_path(path))],
     );
     snippet.lines().find_map(|l| {
         l.trim_start()

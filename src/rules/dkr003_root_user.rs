@@ -97,7 +97,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         let text = match (images::non_root_user(base), images::distro(base)) {
             (Some(u), _) => Some(format!("USER {u}{eol}")),
             (None, Distro::Alpine) => Some(format!("RUN addgroup -S app && adduser -S app -G app{eol}USER app{eol}")),
-            (None, Distro::Debian) => Some(format!("RUN groupadd --system app && useradd --system --gid app --no-create-home app{eol}USER app{eol}")),
+            (None, Distro::Debian | Distro::Slim) => Some(format!("RUN groupadd --system app && useradd --system --gid app --no-create-home app{eol}USER app{eol}")),
             _ => None,
         };
         match (text, last_user) {

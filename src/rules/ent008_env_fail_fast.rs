@@ -78,7 +78,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .map(|x| src.line_col(x.span.end).0)
             .or(s.shebang.as_ref().map(|_| 1))
             .unwrap_or(0);
-        let at = crate::edit::after_line(src, after_line);
+        // Whole lines go in between statements only: never inside a
+        // heredoc body, a `\`-continued line or a compound command.
+        let at = s.boundary_at_or_after(src, crate::edit::after_line(src, after_line));
         let mut f = RULE.finding(
             &src.rel,
             after_line.max(1),

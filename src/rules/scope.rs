@@ -56,11 +56,14 @@ pub fn package_manager(words: &[String]) -> Option<(String, Severity)> {
     match base {
         "pnpm" | "yarn" | "pnpx" => Some((base.to_string(), Severity::Critical)),
         // `npm start` / `npm run x` / `npm test` only run a package.json
-        // script: nothing is fetched.
+        // script: nothing is fetched (medium: npm sits between Docker and
+        // node). Other npm commands may reach the network (high).
         "npm" => {
             let next = words.iter().skip_while(|w| *w != first).nth(1);
             match next.map(String::as_str) {
-                Some("start" | "run" | "run-script" | "test" | "restart" | "stop") => None,
+                Some("start" | "run" | "run-script" | "test" | "restart" | "stop") => {
+                    Some((base.to_string(), Severity::Medium))
+                }
                 _ => Some((base.to_string(), Severity::High)),
             }
         }
@@ -71,6 +74,18 @@ pub fn package_manager(words: &[String]) -> Option<(String, Severity)> {
                 .then(|| (format!("corepack {next}"), Severity::Critical))
         }
         _ => None,
+    }
+}
+
+/// What a package manager at start costs, said without claiming more than
+/// is known: `not found` only when the image lacks it, the network only for
+/// commands that fetch; a start script through a present package manager
+/// only puts it between Docker and node.
+pub fn package_manager_message(pm: &str, sev: Severity) -> String {
+    match sev {
+        Severity::Critical => format!("the runtime image does not provide it (`{pm}: not found`)"),
+        Severity::High => format!("{pm} may reach the network and resolve other versions than CI tested, on every start"),
+        _ => format!("{pm} only runs a package.json script, but stays between Docker and node (signals, start-up time); run the script's command directly"),
     }
 }
 
