@@ -472,6 +472,14 @@ fn dkr004_no_fix_where_the_lockfile_does_not_describe_the_manifest() {
         .contains("LOCKFILE_CONFIG_MISMATCH"));
     let r = files("package.json pnpm-lock.yaml .npmrc");
     assert_eq!(findings(r.path(), "DKR004")[0]["fix"]["safety"], "safe");
+    std::fs::write(r.path().join(".npmrc"), "auto-install-peers=true\n").unwrap();
+    let df = read(r.path(), "Dockerfile").replace(" .npmrc ./", " ./");
+    std::fs::write(r.path().join("Dockerfile"), df).unwrap();
+    assert_eq!(
+        findings(r.path(), "DKR004")[0]["fix"]["safety"],
+        "safe",
+        "pnpm's default value changes nothing"
+    );
     // The config the lockfile was made with is rewritten before the install.
     let r = write_repo(&[
         ("package.json", "{\"name\":\"root\"}\n"),
