@@ -847,3 +847,36 @@ fn the_migration_service_gets_merged_environment_resolved() {
     );
     compose_config_ok(&r.path().join("docker-compose.yml"));
 }
+
+#[test]
+fn a_build_step_that_only_mentions_generate_makes_the_move_unsafe() {
+    let dir = copy_fixture("prisma-before");
+    let d = dir.path();
+    let df = read(d, "apps/auth-service/Dockerfile").replace(
+        "COPY apps/auth-service apps/auth-service\n",
+        "COPY apps/auth-service apps/auth-service\nRUN npx nx run auth-service:prisma-generate\n",
+    );
+    std::fs::write(d.join("apps/auth-service/Dockerfile"), df).unwrap();
+    // Not reported as "never generated" ...
+    let f = findings(d, "DKR002");
+    assert!(
+        !f.iter()
+            .any(|x| x["path"] == "apps/auth-service/Dockerfile"),
+        "{f:#?}"
+    );
+    // ... and the move only removes the start-up line, unsafely, saying why.
+    let f = findings(d, "ENT004");
+    let auth = f
+        .iter()
+        .find(|x| x["path"] == "apps/auth-service/entrypoint.sh")
+        .unwrap();
+    assert_eq!(auth["fix"]["safety"], "unsafe", "{auth:#?}");
+    assert!(auth["fix"]["unsafe_reason"]
+        .as_str()
+        .unwrap()
+        .contains("cannot follow"));
+    assert!(auth["fix"]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Build stage `builder` already generates"));
+}

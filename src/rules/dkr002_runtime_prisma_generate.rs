@@ -335,6 +335,12 @@ fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String
             })
     };
     let (gen_stage, gen_workdir, install) = if let Some(g) = gens.iter().find(|g| used(g.stage)) {
+        if !g.certain {
+            unsure.push(format!(
+                "{} (line {}) looks like it generates the client, but prodsafe cannot follow it",
+                g.how, df.instructions[g.idx].line
+            ));
+        }
         let inst = installs
             .iter()
             .rfind(|i| {
