@@ -581,6 +581,14 @@ fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String
             .name
             .clone()
             .unwrap_or_else(|| gen_stage.to_string());
+        if !from
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(format!(
+                "the stage name `{from}` is not a plain name; copy the client by hand"
+            ));
+        }
         let chown = chown
             .filter(|c| {
                 c.chars()
