@@ -955,3 +955,17 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn only_real_comments_above_the_generate_line_go_with_it() {
+    let dir = copy_fixture("prisma-before");
+    let d = dir.path();
+    let script = "#!/bin/sh\nset -e\n# Generate the Prisma client\necho \"$MSG\"\nMSG=\"starting\n# prisma generate runs next\"\npnpm exec prisma generate --schema=prisma/schema.prisma\nexec dumb-init node dist/main.js\n";
+    std::fs::write(d.join("apps/auth-service/entrypoint.sh"), script).unwrap();
+    let out = run(&["fix", "--select", "ENT004", "."], d);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        read(d, "apps/auth-service/entrypoint.sh"),
+        "#!/bin/sh\nset -e\n# Generate the Prisma client\necho \"$MSG\"\nMSG=\"starting\n# prisma generate runs next\"\nexec dumb-init node dist/main.js\n"
+    );
+}

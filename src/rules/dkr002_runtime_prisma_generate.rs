@@ -284,13 +284,20 @@ fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String
                 }
                 // Comment lines right above that speak of generating the
                 // client go with it.
+                // Only real comments: not inside another statement (a
+                // multi-line string, a heredoc), not after a `\` line.
+                let comments = comment_starts(&ssrc.text);
+                let in_statement = |off: usize| !comments.contains(&off);
                 let mut top = first;
                 while top > 1 {
                     let t = ssrc.line_text(top - 1).trim_start().to_ascii_lowercase();
+                    let continued = top > 2 && ssrc.line_text(top - 2).trim_end().ends_with('\\');
                     if t.starts_with('#')
                         && !t.starts_with("#!")
                         && t.contains("prisma")
                         && t.contains("generat")
+                        && !continued
+                        && !in_statement(ssrc.line_start(top - 1) + ssrc.first_col(top - 1) - 1)
                     {
                         top -= 1;
                     } else {
@@ -700,4 +707,30 @@ pub fn move_fix_for(p: &Project, img: Option<&crate::graph::ImageNode>) -> Resul
     )?;
     let ctx = image_ctx(p, img).ok_or("the Dockerfile has no stage")?;
     move_to_build(p, &ctx)
+}
+
+/// Byte offsets where the shell's comments start (on the syntax tree:
+/// never a `#` inside a string or heredoc).
+fn comment_starts(text: &str) -> std::collections::HashSet<usize> {
+    let mut out = std::collections::HashSet::new();
+    let mut parser = tree_sitter::Parser::new();
+    if parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .is_err()
+    {
+        return out;
+    }
+    let Some(tree) = parser.parse(text, None) else {
+        return out;
+    };
+    let mut stack = vec![tree.root_node()];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "comment" {
+            out.insert(n.start_byte());
+            continue;
+        }
+        let mut c = n.walk();
+        stack.extend(n.children(&mut c));
+    }
+    out
 }
