@@ -109,7 +109,12 @@ fn pre_commit_manifest_is_valid_and_its_files_pattern_covers_what_prodsafe_reads
             "the hooks' files pattern misses {f}, which prodsafe reads"
         );
     }
-    let not_read = ["README.md", "pnpm-lock.yaml", "docs/guide.md", "apps/api/notes.txt"];
+    let not_read = [
+        "README.md",
+        "pnpm-lock.yaml",
+        "docs/guide.md",
+        "apps/api/notes.txt",
+    ];
     let hit: Vec<bool> = serde_json::from_str(&py(
         script,
         &[pattern, &serde_json::to_string(&not_read).unwrap()],
