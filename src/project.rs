@@ -47,6 +47,8 @@ pub struct Project {
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
     pub graph: Graph,
+    /// What each graph service's container gets (indexed like `graph.services`).
+    pub service_env: Vec<crate::env::ServiceEnv>,
     pub config: Config,
     pub templates: Templates,
 }
@@ -173,12 +175,14 @@ impl Project {
             context_sensitive: HashMap::new(),
             errors,
             graph: Graph::default(),
+            service_env: Vec::new(),
             config,
             templates,
         };
         p.load_imported_modules();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p.graph = Graph::build(&p);
+        p.service_env = crate::env::resolve_services(&p);
         for img in &p.graph.images {
             let found: Vec<String> = [".git", "node_modules"]
                 .iter()

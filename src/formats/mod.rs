@@ -4,6 +4,7 @@
 pub mod appcode;
 pub mod compose;
 pub mod dockerfile;
+pub mod envuse;
 pub mod nginx;
 pub mod prisma;
 pub mod shell;

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::formats::appcode::AppFile;
 use crate::project::Project;
 use crate::rules::scope::valid_name;
 use crate::rules::{FixKind, Rule};
@@ -52,6 +53,67 @@ prodsafe), the missing names are added to its list instead.
     check,
 };
 
+/// Where a new guard goes: the line after which it is inserted, or why
+/// it cannot go anywhere safe.
+pub fn placement(app: &AppFile, names: &[&str]) -> Result<usize, String> {
+    let e = &app.env;
+    // After the imports (and requires, directives) ...
+    let mut anchor: Option<usize> = e.prologue.checked_sub(1);
+    // ... and after dotenv loading at the top level.
+    for l in &e.loads {
+        match l.stmt {
+            Some(i) => anchor = Some(anchor.map_or(i, |a| a.max(i))),
+            None => {
+                return Err(format!(
+                    "the `.env` file is loaded inside {} (line {}): a guard at module level would run before it",
+                    l.func
+                        .as_deref()
+                        .map(|f| format!("`{f}()`"))
+                        .unwrap_or_else(|| "a function".into()),
+                    l.line
+                ))
+            }
+        }
+    }
+    let mut line = match anchor {
+        Some(i) => e.stmts[i].3,
+        None if e.shebang => 1,
+        None => 0,
+    };
+    // Code that reads a guarded name before that point.
+    if let Some(i) = anchor {
+        let start_line = e.stmts[i].2;
+        if let Some(u) = e.uses.iter().find(|u| {
+            u.func.is_none()
+                && u.line < start_line
+                && names.contains(&u.name.as_str())
+                && !e
+                    .stmts
+                    .iter()
+                    .any(|(_, _, a, b, pro)| *pro && *a <= u.line && u.line <= *b)
+        }) {
+            return Err(format!(
+                "`{}` is read at line {} before the earliest place a guard can go (after line {})",
+                u.name, u.line, line
+            ));
+        }
+    }
+    // Never inside a statement or a comment that spans the line break.
+    loop {
+        let spans = e.stmts.iter().map(|(_, _, a, b, _)| (*a, *b));
+        let next = spans
+            .chain(e.comments.iter().copied())
+            .filter(|(a, b)| *a <= line && *b > line)
+            .map(|(_, b)| b)
+            .max();
+        match next {
+            Some(b) => line = b,
+            None => break,
+        }
+    }
+    Ok(line)
+}
+
 fn check(p: &Project, out: &mut Vec<Finding>) {
     let mut done = BTreeSet::new();
     let mut by_entry: std::collections::HashMap<&str, Vec<usize>> =
@@ -71,6 +133,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         let (Some(app), Some(src)) = (p.app(entry), p.file(entry)) else {
             continue;
         };
+        let app_env = crate::env::app_env(p, entry);
         // Every service running this entry contributes its requirements.
         let mut required: Vec<(String, String)> = Vec::new();
         for other in by_entry[entry].iter().map(|&i| &p.graph.services[i]) {
@@ -80,14 +143,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 }
             }
         }
-        let have: Vec<&str> = app
-            .guard
-            .as_ref()
-            .map(|g| g.names.iter().map(String::as_str).collect())
-            .unwrap_or_default();
         let missing: Vec<&(String, String)> = required
             .iter()
-            .filter(|(n, _)| !have.contains(&n.as_str()))
+            .filter(|(n, _)| !app_env.validated(n))
             .collect();
         if missing.is_empty() {
             continue;
@@ -97,11 +155,23 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .iter()
             .map(|(n, src)| format!("{n}: {src}"))
             .collect();
-        let line = app
-            .guard
-            .as_ref()
-            .map(|g| g.line)
-            .unwrap_or(app.insert_after_line.max(1));
+        // The guard to extend: a name list checked at start, in the entry
+        // file first.
+        let list = app_env
+            .validations
+            .iter()
+            .filter(|(_, v)| v.at_start && v.array.is_some())
+            .min_by_key(|(f, _)| (f != entry, f.clone()));
+        let other_validation = app_env.validations.first();
+        let line = list
+            .filter(|(f, _)| f == entry)
+            .map(|(_, v)| v.line)
+            .unwrap_or(
+                app.env
+                    .stmts
+                    .get(app.env.prologue.wrapping_sub(1))
+                    .map_or(1, |x| x.3.max(1)),
+            );
         let mut f = RULE.finding(
             entry,
             line,
@@ -114,70 +184,120 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             ),
         );
         f.service = Some(s.name.clone());
+        // Safe only when every deployment of this entry provides every name.
+        let mut gaps: Vec<String> = Vec::new();
+        for &i in &by_entry[entry] {
+            let svc = &p.graph.services[i];
+            let lacking: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|n| !p.service_env.get(i).is_some_and(|e| e.provides(n)))
+                .collect();
+            if !lacking.is_empty() {
+                gaps.push(format!(
+                    "`{}` ({}) does not get {}",
+                    svc.name,
+                    svc.compose_rel,
+                    lacking.join(", ")
+                ));
+            }
+        }
+        let (safety, unsafe_reason) = if gaps.is_empty() {
+            (Safety::Safe, None)
+        } else {
+            (
+                Safety::Unsafe,
+                Some(format!(
+                    "the guard would stop a service its deployment runs today: {} (see CMP005)",
+                    gaps.join("; ")
+                )),
+            )
+        };
         let eol = src.eol.as_str();
-        match &app.guard {
-            Some(g) => {
-                let q = g.quote;
+        match (list, other_validation) {
+            (Some((file, v)), _) => {
+                let arr = v.array.as_ref().expect("filtered on array");
+                let Some(fsrc) = p.file(file) else { continue };
+                let q = arr.quote;
                 let list: Vec<String> = names.iter().map(|n| format!("{q}{n}{q}")).collect();
-                let text = if g.empty {
+                let sep = if arr.separator.contains('\n') {
+                    arr.separator
+                        .replace("\r\n", "\n")
+                        .replace('\n', fsrc.eol.as_str())
+                } else {
+                    arr.separator.clone()
+                };
+                let text = if arr.empty {
                     list.join(", ")
                 } else {
-                    format!(", {}", list.join(", "))
+                    format!("{sep}{}", list.join(&sep))
                 };
                 f.fix = Some(Fix {
                     title: format!("Add {} to the existing start-up check", names.join(", ")),
-                    safety: Safety::Safe,
-                    unsafe_reason: None,
-                    path: entry.to_string(),
+                    safety,
+                    unsafe_reason,
+                    path: file.clone(),
                     edits: vec![Edit {
-                        start: g.insert_at,
-                        end: g.insert_at,
+                        start: arr.insert_at,
+                        end: arr.insert_at,
                         text,
                     }],
                     expect: vec![Expect::Reparse],
                 });
             }
-            None if app
-                .top_level_names
-                .iter()
-                .any(|n| n == "requiredEnvVars" || n == "missingVars") =>
+            (None, Some((file, v))) => {
+                f.no_fix_reason = Some(format!(
+                    "the app already validates its environment with {} at {file}:{}: add {} there instead of a second guard",
+                    v.kind.label(),
+                    v.line,
+                    names.join(", ")
+                ));
+            }
+            (None, None)
+                if app
+                    .env
+                    .top_level_names
+                    .iter()
+                    .any(|n| n == "requiredEnvVars" || n == "missingVars") =>
             {
                 f.no_fix_reason = Some(
                     "the file already declares `requiredEnvVars` or `missingVars` in another form"
                         .into(),
                 );
             }
-            None if app.parse_error_line.is_some() => {
+            (None, None) if app.parse_error_line.is_some() => {
                 f.no_fix_reason = Some(format!(
                     "the file does not parse (line {})",
                     app.parse_error_line.unwrap()
                 ));
             }
-            None => {
-                let q = app.quote.to_string();
-                let list: Vec<String> = names.iter().map(|n| format!("{q}{n}{q}")).collect();
-                let joined = list.join(", ");
-                let guard = fill(
-                    &body(p.templates.get("env-guard.ts")),
-                    &[("names", &joined), ("q", &q)],
-                );
-                let guard = reindent_code(&guard, &app.indent, eol);
-                let after = app.insert_after_line;
-                let at = crate::edit::after_line(src, after);
-                let text = if after == 0 {
-                    format!("{guard}{eol}")
-                } else {
-                    format!("{eol}{guard}")
-                };
-                f.fix = Some(Fix {
-                    title: format!("Check {} at start-up", names.join(", ")),
-                    safety: Safety::Safe,
-                    unsafe_reason: None,
-                    path: entry.to_string(),
-                    edits: vec![crate::edit::insert_lines(src, at, &text)],
-                    expect: vec![Expect::Reparse],
-                });
-            }
+            (None, None) => match placement(app, &names) {
+                Err(why) => f.no_fix_reason = Some(why),
+                Ok(after) => {
+                    let q = app.quote.to_string();
+                    let list: Vec<String> = names.iter().map(|n| format!("{q}{n}{q}")).collect();
+                    let joined = list.join(", ");
+                    let guard = fill(
+                        &body(p.templates.get("env-guard.ts")),
+                        &[("names", &joined), ("q", &q)],
+                    );
+                    let guard = reindent_code(&guard, &app.indent, eol);
+                    let at = crate::edit::after_line(src, after);
+                    let text = if after == 0 {
+                        format!("{guard}{eol}")
+                    } else {
+                        format!("{eol}{guard}")
+                    };
+                    f.fix = Some(Fix {
+                        title: format!("Check {} at start-up", names.join(", ")),
+                        safety,
+                        unsafe_reason,
+                        path: entry.to_string(),
+                        edits: vec![crate::edit::insert_lines(src, at, &text)],
+                        expect: vec![Expect::Reparse],
+                    });
+                }
+            },
         }
         out.push(f);
     }
