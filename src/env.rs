@@ -130,6 +130,15 @@ pub fn service_needs(
     let cfg = p.config.service(service);
     let mut required = Vec::new();
     let mut maybe = Vec::new();
+    // A service whose code imports the Prisma client uses its own schema,
+    // else the repository's only one.
+    let only_schema = (p.prisma.len() == 1).then(|| p.files[p.prisma[0].file].rel.clone());
+    let prisma = match (prisma, app) {
+        (Some(x), _) => Some(x.to_string()),
+        (None, Some(a)) if a.imports_prisma => only_schema,
+        _ => None,
+    };
+    let prisma = prisma.as_deref();
     if let Some(schema) = prisma.and_then(|r| p.prisma_schema(r)) {
         for (name, line) in &schema.env {
             let src = format!("prisma datasource at {}:{line}", prisma.unwrap_or(""));

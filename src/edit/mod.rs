@@ -167,15 +167,8 @@ pub fn verify(
             Ok(())
         }
         FileKind::AppEntry | FileKind::AppModule => {
-            let old_err = crate::formats::appcode::parse(0, src).parse_error_line;
-            let probe = SourceFile::from_text(&src.rel, &src.abs, new, src.mode);
-            match (
-                old_err,
-                crate::formats::appcode::parse(0, &probe).parse_error_line,
-            ) {
-                (None, Some(l)) => Err(format!("the edited file no longer parses (line {l})")),
-                _ => Ok(()),
-            }
+            // Syntax trees compared outside the edits (tokens, ancestry).
+            crate::formats::tsverify::verify(&src.rel, &src.text, new, edits)
         }
         FileKind::Shell => {
             if converts_eol && new.contains("\r\n") {

@@ -8,5 +8,6 @@ pub mod envuse;
 pub mod nginx;
 pub mod prisma;
 pub mod shell;
+pub mod tsverify;
 pub mod workflow;
 pub mod yaml;

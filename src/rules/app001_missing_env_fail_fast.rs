@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
 use crate::formats::appcode::AppFile;
+use crate::formats::envuse::ValidationKind;
 use crate::project::Project;
 use crate::rules::scope::valid_name;
 use crate::rules::{FixKind, Rule};
@@ -162,7 +163,17 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .iter()
             .filter(|(_, v)| v.at_start && v.array.is_some())
             .min_by_key(|(f, _)| (f != entry, f.clone()));
-        let other_validation = app_env.validations.first();
+        // A validation library owns the app's environment: extend it there.
+        // Hand-written checks and `getOrThrow` cover only their own names.
+        let other_validation = app_env.validations.iter().find(|(_, v)| {
+            matches!(
+                v.kind,
+                ValidationKind::Envalid
+                    | ValidationKind::Zod
+                    | ValidationKind::T3Env
+                    | ValidationKind::Joi
+            )
+        });
         let line = list
             .filter(|(f, _)| f == entry)
             .map(|(_, v)| v.line)
