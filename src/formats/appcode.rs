@@ -266,12 +266,30 @@ fn first_error(n: tree_sitter::Node) -> Option<usize> {
 }
 
 fn detect_indent(s: &str) -> String {
+    // The first indented line of code (not inside a block comment, not a
+    // comment line, not a continuation of a template literal or string).
+    let mut in_comment = false;
     for line in s.lines() {
+        let t = line.trim_start();
+        if in_comment {
+            if t.contains("*/") {
+                in_comment = false;
+            }
+            continue;
+        }
+        if let Some(i) = line.find("/*") {
+            if !line[i..].contains("*/") {
+                in_comment = true;
+            }
+        }
+        if t.starts_with("//") || t.starts_with('*') || t.starts_with("/*") || t.is_empty() {
+            continue;
+        }
         if line.starts_with('\t') {
             return "\t".into();
         }
         let n = line.len() - line.trim_start_matches(' ').len();
-        if n >= 2 && !line.trim_start().starts_with('*') {
+        if n >= 2 {
             return " ".repeat(n.min(8));
         }
     }
