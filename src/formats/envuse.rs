@@ -40,6 +40,8 @@ pub struct EnvUse {
     /// The top-level function the read sits in (its need holds when that
     /// function runs); None at module level.
     pub func: Option<String>,
+    /// An unset value throws right there (`process.env.X!.trim()`).
+    pub throws: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +286,30 @@ fn value_position(n: Node, s: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// Whether the read is the object of a property access or call
+/// (`process.env.X!.trim()`), which throws when the variable is unset.
+fn throws_when_unset(n: Node, s: &str) -> bool {
+    let mut n = n;
+    while let Some(p) = n.parent() {
+        match p.kind() {
+            "parenthesized_expression"
+            | "as_expression"
+            | "satisfies_expression"
+            | "non_null_expression" => n = p,
+            "member_expression" | "subscript_expression" => {
+                return p
+                    .child_by_field_name("object")
+                    .is_some_and(|o| o.id() == n.id())
+                    && !text(p, s)[n.end_byte() - p.start_byte()..]
+                        .trim_start()
+                        .starts_with("?.")
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Walks from a read up to the module level: what makes it optional or
@@ -779,6 +805,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                         line: line_of(n.start_byte()),
                         why,
                         func,
+                        throws: need == Need::Required && throws_when_unset(n, s),
                     });
                     // `const url = process.env.X` (a local checked later).
                     if let Some(d) = n.parent().filter(|p| p.kind() == "variable_declarator") {
@@ -843,6 +870,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                                 line: line_of(el.start_byte()),
                                 why,
                                 func: func.clone(),
+                                throws: false,
                             });
                         }
                     }

@@ -282,7 +282,28 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     app.parse_error_line.unwrap()
                 ));
             }
-            (None, None) => match placement(app, &names) {
+            (None, None) => match placement(app, &names).and_then(|l| {
+                // A module the entry imports that throws at import when a
+                // name is unset runs before any guard in the entry.
+                let early = p.app_closure(entry).into_iter().find_map(|m| {
+                    let rel = &p.files[m.file].rel;
+                    (rel != entry)
+                        .then(|| {
+                            m.env.uses.iter().find(|u| {
+                                u.throws && u.func.is_none() && names.contains(&u.name.as_str())
+                            })
+                        })
+                        .flatten()
+                        .map(|u| (rel.clone(), u))
+                });
+                match early {
+                    Some((rel, u)) => Err(format!(
+                        "`{}` is used at {rel}:{} as soon as that module is imported, before any guard in the entry can run",
+                        u.name, u.line
+                    )),
+                    None => Ok(l),
+                }
+            }) {
                 Err(why) => f.no_fix_reason = Some(why),
                 Ok(after) => {
                     let q = app.quote.to_string();
