@@ -232,7 +232,23 @@ fn nav<'a>(mut v: &'a mut Yaml, path: &[String]) -> Result<&'a mut Yaml, String>
 fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
     let mut expected = load_value(old).map_err(|e| format!("original YAML: {e}"))?;
     let got = load_value(new).map_err(|e| format!("edited YAML does not parse: {e}"))?;
-    for x in expects {
+    // Paths and indices name the original document: change values first,
+    // then insert sequence items from the highest index down (equal
+    // indices in the order given), so no insertion shifts another target.
+    let mut ordered: Vec<&Expect> = expects
+        .iter()
+        .filter(|x| !matches!(x, Expect::YamlSeqItemInserted { .. }))
+        .collect();
+    let mut inserts: Vec<&Expect> = expects
+        .iter()
+        .filter(|x| matches!(x, Expect::YamlSeqItemInserted { .. }))
+        .collect();
+    inserts.sort_by_key(|x| match x {
+        Expect::YamlSeqItemInserted { index, .. } => std::cmp::Reverse(*index),
+        _ => std::cmp::Reverse(0),
+    });
+    ordered.extend(inserts);
+    for x in ordered {
         let doc = expected.first_mut().ok_or("empty YAML document")?;
         match x {
             Expect::YamlKeyAdded { path, key, value } => {

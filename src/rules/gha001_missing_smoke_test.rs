@@ -622,17 +622,16 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                                 path.clone(),
                                 &build,
                             )?;
-                            let (e2, mut x2) =
+                            let (e2, x2) =
                                 insert_seq_item_after(src, &wf.doc, seq, after, path, &step)?;
-                            if let Expect::YamlSeqItemInserted { index, .. } = &mut x2 {
-                                *index += 1;
-                            }
                             let edit = Edit {
                                 start: e1.start,
                                 end: e1.end,
                                 text: format!("{}{}", e1.text, e2.text),
                             };
-                            Ok(("Build the image locally and smoke-test it before the step that pushes it".to_string(), edit, vec![x1, x2], dbs))
+                            // Both at the same index of the original: the smoke
+                            // test first, then the build in front of it.
+                            Ok(("Build the image locally and smoke-test it before the step that pushes it".to_string(), edit, vec![x2, x1], dbs))
                         }
                     }
                 })(
