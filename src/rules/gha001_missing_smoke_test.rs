@@ -577,7 +577,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     format!(
                         "Job `{}` builds {} and never starts it: an image that dies on start ships anyway.",
                         job.id,
-                        b.image.as_deref().map(|i| format!("`{}`", i.trim())).unwrap_or_else(|| "an image".into())
+                        b.image.as_deref().map(|i| format!("`{}`", i.split(['\n', ',']).map(str::trim).filter(|x| !x.is_empty()).collect::<Vec<_>>().join("`, `"))).unwrap_or_else(|| "an image".into())
                     ),
                 );
                 let path = vec!["jobs".into(), job.id.clone(), "steps".into()];
