@@ -67,21 +67,36 @@ fn push(list: &mut Vec<Inferred<String>>, name: &str, source: String) {
 pub fn app_env(p: &Project, entry: &str) -> AppEnv {
     let mut out = AppEnv::default();
     let closure = p.app_closure(entry);
-    let entry_calls: HashSet<&str> = p
-        .app(entry)
-        .map(|a| a.env.top_calls.iter().map(String::as_str).collect())
-        .unwrap_or_default();
+    // Functions that run at start: called by a module-level statement of
+    // any reachable module, or by a function that runs at start (by name;
+    // the calls are not checked for conditions).
+    let mut runs: HashSet<&str> = closure
+        .iter()
+        .flat_map(|a| a.env.top_calls.iter().map(String::as_str))
+        .collect();
+    loop {
+        let before = runs.len();
+        for a in &closure {
+            for (caller, callee) in &a.env.fn_calls {
+                if runs.contains(caller.as_str()) {
+                    runs.insert(callee.as_str());
+                }
+            }
+        }
+        if runs.len() == before {
+            break;
+        }
+    }
     for a in &closure {
         let rel = &p.files[a.file].rel;
         out.imports_prisma |= a.env.imports_prisma;
-        let own_calls: HashSet<&str> = a.env.top_calls.iter().map(String::as_str).collect();
         for u in &a.env.uses {
             if build_time(&u.name) {
                 continue;
             }
             let runs = match &u.func {
                 None => true,
-                Some(f) => own_calls.contains(f.as_str()) || entry_calls.contains(f.as_str()),
+                Some(f) => runs.contains(f.as_str()),
             };
             let src = format!("process.env.{} at {rel}:{}", u.name, u.line);
             match (u.need, runs) {
@@ -104,7 +119,8 @@ pub fn app_env(p: &Project, entry: &str) -> AppEnv {
                     continue;
                 }
                 let src = format!("{} at {rel}:{}", v.kind.label(), v.line);
-                if v.at_start {
+                let at_start = v.at_start || v.func.as_deref().is_some_and(|f| runs.contains(f));
+                if at_start {
                     push(&mut out.required, n, src)
                 } else {
                     push(&mut out.maybe, n, src)
@@ -207,6 +223,9 @@ pub struct ServiceEnv {
     pub missing_env_files: Vec<(String, usize)>,
     /// `env_file` entries that could not be parsed: (path, message).
     pub bad_env_files: Vec<(String, String)>,
+    /// Some source's contents are unknown (an `env_file` not in the repo,
+    /// with no example beside it): a missing name may still be given.
+    pub unknown: bool,
 }
 
 impl ServiceEnv {
@@ -392,6 +411,27 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                 }
             }
         }
+        // `.env` files the app itself loads with dotenv, in its folder.
+        if let (Some(entry), Some(dir)) = (s.app_entry.as_deref(), s.service_dir.as_deref()) {
+            if p.app_closure(entry).iter().any(|a| !a.env.loads.is_empty()) {
+                for sub in ["", "src/"] {
+                    for name in [".env", ".env.production"] {
+                        let Some(rel) = join(dir, &format!("{sub}{name}")) else {
+                            continue;
+                        };
+                        if let Ok(kvs) = read_env_file(&p.root, &rel) {
+                            for (k, v) in kvs {
+                                se.given.push(Given {
+                                    name: k,
+                                    value: Some(v),
+                                    source: format!("{rel}, loaded by the app with dotenv"),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
         let doc = &compose.doc;
         let node = doc.resolve(&svc.node);
         if let Some(ef) = doc.get(node, "env_file") {
@@ -421,7 +461,30 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                 };
                 if !p.root.join(&rel).is_file() {
                     if required {
-                        se.missing_env_files.push((rel, line));
+                        se.missing_env_files.push((rel.clone(), line));
+                    }
+                    // The names of its example (`.env.example` beside it):
+                    // what the operator is told to provide.
+                    let example = [".example", ".sample", ".template", ".dist"]
+                        .iter()
+                        .map(|x| format!("{rel}{x}"))
+                        .chain(std::iter::once(
+                            join(parent(&rel), ".env.example").unwrap_or_default(),
+                        ))
+                        .find(|x| p.root.join(x).is_file());
+                    match example.and_then(|x| read_env_file(&p.root, &x).ok().map(|v| (x, v))) {
+                        Some((x, kvs)) => {
+                            for (k, _) in kvs {
+                                se.given.push(Given {
+                                    name: k,
+                                    value: None,
+                                    source: format!(
+                                        "env_file {rel} (not in the repo; names from {x})"
+                                    ),
+                                });
+                            }
+                        }
+                        None => se.unknown = true,
                     }
                     continue;
                 }

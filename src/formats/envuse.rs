@@ -93,6 +93,8 @@ pub struct Validation {
     pub array: Option<NameArray>,
     /// Runs at module level (at start) rather than in a function.
     pub at_start: bool,
+    /// The top-level function it runs in, when not at module level.
+    pub func: Option<String>,
 }
 
 /// Where dotenv (or `@nestjs/config`) loads the `.env` file.
@@ -117,6 +119,8 @@ pub struct EnvFacts {
     pub imports_prisma: bool,
     /// Names of functions called by module-level statements (`bootstrap()`).
     pub top_calls: Vec<String>,
+    /// (caller, callee): plain calls made inside top-level functions.
+    pub fn_calls: Vec<(String, String)>,
     /// Top-level statements: (start byte, end byte, first line, last line,
     /// is an import / require / directive).
     pub stmts: Vec<(usize, usize, usize, usize, bool)>,
@@ -409,6 +413,26 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
                 {
                     return (Need::Optional, "only logged", None);
                 }
+            }
+            // `Boolean(process.env.X)` is a flag; `String(undefined)` is
+            // "undefined", which the code may well handle (a switch default).
+            "arguments"
+                if p.parent().is_some_and(|c| {
+                    c.kind() == "call_expression"
+                        && c.child_by_field_name("function")
+                            .is_some_and(|f| text(f, s) == "Boolean")
+                }) =>
+            {
+                return (Need::Optional, "converted to a boolean", None)
+            }
+            "arguments"
+                if p.parent().is_some_and(|c| {
+                    c.kind() == "call_expression"
+                        && c.child_by_field_name("function")
+                            .is_some_and(|f| text(f, s) == "String")
+                }) =>
+            {
+                conditional = conditional.or(Some("converted with `String()`"))
             }
             "required_parameter"
             | "optional_parameter"
@@ -921,6 +945,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                                 names: names.into_iter().map(|x| (x, true)).collect(),
                                 array: None,
                                 at_start: is_at_start(n),
+                                func: top_func_name(n, s),
                             });
                         }
                     }
@@ -937,6 +962,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                                 names,
                                 array: Some(arr),
                                 at_start: is_at_start(stmt),
+                                func: top_func_name(stmt, s),
                             });
                         }
                     }
@@ -1165,8 +1191,12 @@ fn call(
     let line = line_of(n.start_byte());
     let at_start = is_at_start(n);
     // A function called while the module loads (`const db = connect();`).
-    if at_start && func.kind() == "identifier" {
-        out.top_calls.push(text(func, s).to_string());
+    if func.kind() == "identifier" {
+        if at_start {
+            out.top_calls.push(text(func, s).to_string());
+        } else if let Some(caller) = top_func_name(n, s) {
+            out.fn_calls.push((caller, text(func, s).to_string()));
+        }
     }
     // require('x') / import('x')
     if ft == "require" || func.kind() == "import" {
@@ -1208,6 +1238,7 @@ fn call(
             names,
             array: None,
             at_start,
+            func: top_func_name(n, s),
         })
     };
     match (ft.as_str(), method) {
@@ -1311,6 +1342,7 @@ fn call(
                         names: req,
                         array: None,
                         at_start: true,
+                        func: None,
                     });
                 }
             }
@@ -1356,6 +1388,8 @@ const parts = process.env.LIST?.split(',');
 const { A = 'x', B } = process.env;
 function f(u = process.env.PARAM_DEFAULT) {}
 const db = connect(process.env.DATABASE_URL);
+const flag = Boolean(process.env.BOOL_FLAG);
+const kind = pick(String(process.env.STORAGE_KIND));
 "#;
         let got = needs(src);
         let need = |n: &str| {
@@ -1380,6 +1414,8 @@ const db = connect(process.env.DATABASE_URL);
             assert_eq!(need(n), Optional, "{n}");
         }
         assert_eq!(need("B"), Required);
+        assert_eq!(need("BOOL_FLAG"), Optional);
+        assert_eq!(need("STORAGE_KIND"), Maybe);
         assert_eq!(need("DATABASE_URL"), Required);
     }
 

@@ -70,7 +70,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             );
         }
         for r in &s.required_env {
-            if r.source.starts_with("compose ") || env.provides(&r.value) {
+            if r.source.starts_with("compose ") || env.provides(&r.value) || env.unknown {
                 continue;
             }
             let how = match env.get(&r.value) {
