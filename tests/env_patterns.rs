@@ -373,7 +373,7 @@ fn smoke_tests_run_before_the_push_and_their_placeholders_pass() {
         steps[4]["env"]["IMAGE"].as_str()
     );
     let script = steps[4]["run"].as_str().unwrap();
-    assert!(script.contains("# The app may connect at start to CACHE_URL (Redis)"));
+    assert!(script.contains("# The app may need at start: CACHE_URL (Redis)"));
     assert!(!script.contains("docker pull"));
     // The placeholders are accepted by the app itself.
     let flags = env_flags(script);
@@ -412,7 +412,7 @@ fn smoke_tests_run_before_the_push_and_their_placeholders_pass() {
         Some("Smoke test the built image")
     );
     let late = steps[3]["run"].as_str().unwrap();
-    assert!(!late.contains("# The app may connect"));
+    assert!(!late.contains("# The app may need"));
     let (ok, calls) = stub_docker(late, steps[3]["env"]["IMAGE"].as_str().unwrap());
     assert!(ok, "{calls}");
     assert!(

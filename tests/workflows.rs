@@ -151,7 +151,7 @@ fn fixed_workflow_passes_actionlint_and_shellcheck_and_is_byte_exact() {
         !backend.contains("docker pull"),
         "nothing is pulled: the image under test was never pushed"
     );
-    assert!(backend.contains("# The app may connect at start to DATABASE_URL (MongoDB)"));
+    assert!(backend.contains("# The app may need at start: DATABASE_URL (MongoDB)"));
     let again = run(
         &["fix", "--diff", "--unsafe-fixes", "--select", "GHA001", "."],
         dir.path(),

@@ -498,6 +498,41 @@ pub fn smoke_step(
             }
         }
     }
+    // Node services whose app code was not found: what they need is unknown.
+    // (A build `target` names the stage the image runs.)
+    let target_node = b.step.with("target").and_then(|t| {
+        let f = b.dockerfile.as_deref().and_then(|f| join("", f))?;
+        let df = p.dockerfile(&f)?;
+        let st = df.stage_by_name(t)?;
+        let runs_node = ["CMD", "ENTRYPOINT"].iter().any(|k| {
+            df.last_in(st, k).is_some_and(|i| {
+                i.words()
+                    .first()
+                    .is_some_and(|w| w == "node" || w.ends_with("/node"))
+            })
+        });
+        Some(runs_node || crate::images::is_node(&df.root_image(st)))
+    });
+    for si in served(p, job, b) {
+        let svc = &p.graph.services[si];
+        if target_node.unwrap_or(svc.node) && svc.app_entry.is_none() {
+            let note = format!("whatever `{}` needs (its app code was not found)", svc.name);
+            if !dbs.contains(&note) {
+                dbs.push(note);
+            }
+        }
+    }
+    // Database URLs read on some paths only: the test may need them too.
+    for si in served(p, job, b) {
+        for r in &p.graph.services[si].maybe_env {
+            if let (_, Some(db)) = placeholder(p, si, &r.value) {
+                let note = format!("{} ({db}, read on some paths)", r.value);
+                if !dbs.iter().any(|d| d.starts_with(&format!("{} (", r.value))) {
+                    dbs.push(note);
+                }
+            }
+        }
+    }
     let mut flags: Vec<String> = Vec::new();
     if !dbs.is_empty() {
         flags.push("  --network host \\".into());
@@ -508,10 +543,10 @@ pub fn smoke_step(
     } else {
         vec![
             format!(
-                "# The app may connect at start to {}: the placeholders point at 127.0.0.1,",
+                "# The app may need at start: {}. Placeholders point at 127.0.0.1:",
                 dbs.join(", ")
             ),
-            "# so give this job a service container for each (jobs.<id>.services) or the test fails.".into(),
+            "# give this job a service container for each database (jobs.<id>.services) and the values it needs.".into(),
         ]
     };
     let tpl = body(p.templates.get("smoke-test.sh"));
@@ -644,7 +679,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                             (
                                 Safety::Unsafe,
                                 Some(format!(
-                                    "the app may need {} at start: the test passes only once the job has a service container for it",
+                                    "the app may need at start {}: the test passes only once the job provides it (a service container, values)",
                                     dbs.join(", ")
                                 )),
                             )
