@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cli::{plan_diff, plan_root, run_root, write_plan, Common};
+use crate::engine::{plan_diff, plan_root, run_root, write_plan, Common};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Skip {
@@ -94,7 +94,7 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
             reason: s.reason.clone(),
         });
     }
-    r.fixes_applied = plan.changed().map(|f| f.fixed.len()).sum();
+    r.fixes_applied = plan.fixed().len();
     r.files_changed = plan.changed().count();
     r.changed = plan
         .changed()

@@ -75,16 +75,37 @@ pub enum Expect {
     EolToLf,
 }
 
+/// The edits of a fix in one file, and what re-parsing that file must show.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// File the edits apply to (relative to the root).
+    pub path: String,
+    pub edits: Vec<Edit>,
+    pub expect: Vec<Expect>,
+}
+
+/// A fix: byte-range edits in one or more files, applied all or nothing
+/// (if any of its files fails verification, none of them is written).
 #[derive(Debug, Clone)]
 pub struct Fix {
     pub title: String,
     pub safety: Safety,
     /// Why the fix is unsafe, when it is.
     pub unsafe_reason: Option<String>,
-    /// File the edits apply to (relative to the root).
-    pub path: String,
-    pub edits: Vec<Edit>,
-    pub expect: Vec<Expect>,
+    /// One entry per file, each path at most once.
+    pub changes: Vec<FileChange>,
+}
+
+impl Fix {
+    /// The files this fix edits.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.changes.iter().map(|c| c.path.as_str())
+    }
+
+    /// The change of this fix in `path`, if it edits that file.
+    pub fn change(&self, path: &str) -> Option<&FileChange> {
+        self.changes.iter().find(|c| c.path == path)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use dialoguer::console::{style, Key, Term};
 
-use crate::cli::{color_enabled, plan_diff, run_root, write_plan, Common, RootRun};
+use crate::engine::{color_enabled, plan_diff, run_root, write_plan, Common, RootRun};
 use crate::finding::{Finding, Safety};
 use crate::plan;
 
@@ -124,45 +124,41 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
             .collect();
         order.sort_by_key(|&i| {
             let f = run.findings[i].fix.as_ref().unwrap();
+            let first = f.changes.first();
             (
-                f.path.clone(),
-                f.edits.first().map(|e| e.start).unwrap_or(0),
+                first.map(|c| c.path.clone()),
+                first.and_then(|c| c.edits.first()).map(|e| e.start),
                 i,
             )
         });
         let total = order.len();
         let mut accepted: Vec<usize> = Vec::new();
+        let mut index = plan::Accepted::default();
         let mut all = false;
         let mut all_codes: HashSet<&str> = HashSet::new();
         for (n, &i) in order.iter().enumerate() {
             let f: &Finding = &run.findings[i];
             let fix = f.fix.as_ref().unwrap();
-            let mut edits = fix.edits.clone();
-            edits.sort();
-            let same = accepted.iter().find(|&&j| {
-                let mut e = run.findings[j].fix.as_ref().unwrap().edits.clone();
-                e.sort();
-                run.findings[j].fix.as_ref().unwrap().path == fix.path && e == edits
-            });
-            if let Some(&j) = same {
-                let _ = term.write_line(&format!(
-                    "[{}/{total}] {} {}: same change as the accepted fix for {}",
-                    n + 1,
-                    f.code,
-                    f.path,
-                    run.findings[j].code
-                ));
-                accepted.push(i);
-                continue;
-            }
-            if let Some(&j) = accepted.iter().find(|&&j| {
-                let o = run.findings[j].fix.as_ref().unwrap();
-                o.path == fix.path && plan::conflict(&o.edits, &edits)
-            }) {
-                let _ = term.write_line(&format!("[{}/{total}] {} {}:{}: skipped, conflicts with the accepted fix for {} at line {}", n + 1, f.code, f.path, f.line, run.findings[j].code, run.findings[j].line));
-                continue;
+            match index.check(fix) {
+                plan::Offer::Shared(j) => {
+                    let _ = term.write_line(&format!(
+                        "[{}/{total}] {} {}: same change as the accepted fix for {}",
+                        n + 1,
+                        f.code,
+                        f.path,
+                        run.findings[j].code
+                    ));
+                    accepted.push(i);
+                    continue;
+                }
+                plan::Offer::Conflict(j) => {
+                    let _ = term.write_line(&format!("[{}/{total}] {} {}:{}: skipped, conflicts with the accepted fix for {} at line {}", n + 1, f.code, f.path, f.line, run.findings[j].code, run.findings[j].line));
+                    continue;
+                }
+                plan::Offer::New => {}
             }
             if all || all_codes.contains(f.code) {
+                index.add(i, fix);
                 accepted.push(i);
                 continue;
             }
@@ -198,14 +194,19 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
             let _ = term.write_line(&format!("Fix: {} ({safety})", fix.title));
             let _ = term.write_str(&colorize(&one_fix_diff(&run, i), color));
             match ask(&term, f.code) {
-                Ok(Decision::Yes) => accepted.push(i),
+                Ok(Decision::Yes) => {
+                    index.add(i, fix);
+                    accepted.push(i);
+                }
                 Ok(Decision::No) => {}
                 Ok(Decision::All) => {
                     all = true;
+                    index.add(i, fix);
                     accepted.push(i);
                 }
                 Ok(Decision::AllOfRule) => {
                     all_codes.insert(f.code);
+                    index.add(i, fix);
                     accepted.push(i);
                 }
                 Ok(Decision::Quit) | Err(_) => {
@@ -226,7 +227,7 @@ pub fn run(roots: &[PathBuf], common: &Common, unsafe_fixes: bool) -> i32 {
             eprintln!("error: {e}");
             code = 2;
         }
-        let fixed: usize = p.changed().map(|f| f.fixed.len()).sum();
+        let fixed = p.fixed().len();
         let files = p.changed().count();
         let _ = term.write_line(&format!(
             "\nApplied {fixed} fix{} to {files} file{} in {}.",

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod edit;
+pub mod engine;
 pub mod env;
 pub mod finding;
 pub mod formats;

@@ -18,8 +18,11 @@ pub fn finding(root: &str, f: &Finding) -> Value {
         "fix": f.fix.as_ref().map(|x| json!({
             "title": x.title,
             "safety": x.safety,
-            "path": x.path,
-            "edits": x.edits.iter().map(|e| json!({"start": e.start, "end": e.end, "content": e.text})).collect::<Vec<_>>(),
+            "unsafe_reason": x.unsafe_reason,
+            "changes": x.changes.iter().map(|c| json!({
+                "path": c.path,
+                "edits": c.edits.iter().map(|e| json!({"start": e.start, "end": e.end, "content": e.text})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
         })),
         "no_fix_reason": f.no_fix_reason,
     })

@@ -68,13 +68,13 @@ pub fn document(runs: &[(&Project, &[Finding])]) -> Value {
             if let Some(fix) = &f.fix {
                 r["fixes"] = json!([{
                     "description": {"text": format!("{} ({})", fix.title, match fix.safety { crate::finding::Safety::Safe => "safe", crate::finding::Safety::Unsafe => "unsafe" })},
-                    "artifactChanges": [{
-                        "artifactLocation": {"uri": uri(p, &fix.path)},
-                        "replacements": fix.edits.iter().map(|e| json!({
-                            "deletedRegion": region(p, &fix.path, e.start, e.end),
+                    "artifactChanges": fix.changes.iter().map(|c| json!({
+                        "artifactLocation": {"uri": uri(p, &c.path)},
+                        "replacements": c.edits.iter().map(|e| json!({
+                            "deletedRegion": region(p, &c.path, e.start, e.end),
                             "insertedContent": {"text": e.text},
                         })).collect::<Vec<_>>(),
-                    }],
+                    })).collect::<Vec<_>>(),
                 }]);
             }
             results.push(r);

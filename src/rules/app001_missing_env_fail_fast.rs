@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Edit, Expect, FileChange, Finding, Fix, Safety, Severity};
 use crate::formats::appcode::AppFile;
 use crate::formats::envuse::ValidationKind;
 use crate::project::Project;
@@ -247,13 +247,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     title: format!("Add {} to the existing start-up check", names.join(", ")),
                     safety,
                     unsafe_reason,
-                    path: file.clone(),
-                    edits: vec![Edit {
+                    changes: vec![FileChange {
+                        path: file.clone(),
+                        edits: vec![Edit {
                         start: arr.insert_at,
                         end: arr.insert_at,
                         text,
                     }],
-                    expect: vec![Expect::Reparse],
+                        expect: vec![Expect::Reparse],
+                    }],
                 });
             }
             (None, Some((file, v))) => {
@@ -324,9 +326,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         title: format!("Check {} at start-up", names.join(", ")),
                         safety,
                         unsafe_reason,
-                        path: entry.to_string(),
-                        edits: vec![crate::edit::insert_lines(src, at, &text)],
-                        expect: vec![Expect::Reparse],
+                        changes: vec![FileChange {
+                            path: entry.to_string(),
+                            edits: vec![crate::edit::insert_lines(src, at, &text)],
+                            expect: vec![Expect::Reparse],
+                        }],
                     });
                 }
             },

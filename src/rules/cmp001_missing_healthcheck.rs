@@ -160,9 +160,11 @@ pub fn healthcheck_fix(p: &Project, s: &ServiceNode) -> Result<Fix, String> {
         title: format!("Add a healthcheck to `{}` ({what})", s.name),
         safety: Safety::Safe,
         unsafe_reason: None,
-        path: src.rel.clone(),
-        edits: vec![edit],
-        expect: vec![expect],
+        changes: vec![crate::finding::FileChange {
+            path: src.rel.clone(),
+            edits: vec![edit],
+            expect: vec![expect],
+        }],
     })
 }
 

@@ -186,12 +186,14 @@ fn dockerfile_fix(p: &Project, file: &str, line: usize, probe: &str) -> Option<F
         title: "Use a node-based HEALTHCHECK".into(),
         safety: Safety::Safe,
         unsafe_reason: None,
-        path: file.to_string(),
-        edits: vec![Edit {
-            start: cmd_at,
-            end: ins.span.end,
-            text: format!("CMD {json}"),
+        changes: vec![crate::finding::FileChange {
+            path: file.to_string(),
+            edits: vec![Edit {
+                start: cmd_at,
+                end: ins.span.end,
+                text: format!("CMD {json}"),
+            }],
+            expect: vec![Expect::Reparse],
         }],
-        expect: vec![Expect::Reparse],
     })
 }

@@ -81,9 +81,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     unsafe_reason: Some(
                         "files the process writes at run time must belong to the new user".into(),
                     ),
-                    path: ctx.img.dockerfile.clone(),
-                    edits: vec![crate::edit::insert_lines(ctx.src, at, &text)],
-                    expect: vec![Expect::Reparse],
+                    changes: vec![crate::finding::FileChange {
+                        path: ctx.img.dockerfile.clone(),
+                        edits: vec![crate::edit::insert_lines(ctx.src, at, &text)],
+                        expect: vec![Expect::Reparse],
+                    }],
                 });
             }
             (Some(_), Some(_)) => {

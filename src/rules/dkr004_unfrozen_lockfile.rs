@@ -104,9 +104,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                             title,
                             safety: Safety::Safe,
                             unsafe_reason: None,
-                            path: ctx.img.dockerfile.clone(),
-                            edits: vec![edit],
-                            expect: vec![Expect::Reparse],
+                            changes: vec![crate::finding::FileChange {
+                                path: ctx.img.dockerfile.clone(),
+                                edits: vec![edit],
+                                expect: vec![Expect::Reparse],
+                            }],
                         })
                     }
                     None => {

@@ -70,13 +70,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     title: format!("Use the exec form `{} {json}`", ins.keyword),
                     safety: Safety::Safe,
                     unsafe_reason: None,
-                    path: ctx.img.dockerfile.clone(),
-                    edits: vec![Edit {
-                        start,
-                        end,
-                        text: format!(" {json}"),
+                    changes: vec![crate::finding::FileChange {
+                        path: ctx.img.dockerfile.clone(),
+                        edits: vec![Edit {
+                            start,
+                            end,
+                            text: format!(" {json}"),
+                        }],
+                        expect: vec![Expect::Reparse],
                     }],
-                    expect: vec![Expect::Reparse],
                 });
             } else {
                 f.no_fix_reason = Some("the command is not a plain word list (or CMD and ENTRYPOINT combine); rewrite it by hand".into());

@@ -54,9 +54,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             title: "Insert `set -eu` after the shebang".into(),
             safety,
             unsafe_reason: why,
-            path: ctx.src.rel.clone(),
-            edits: vec![edit],
-            expect: vec![Expect::Reparse],
+            changes: vec![crate::finding::FileChange {
+                path: ctx.src.rel.clone(),
+                edits: vec![edit],
+                expect: vec![Expect::Reparse],
+            }],
         });
         out.push(f);
     }

@@ -72,6 +72,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     title: "Remove the runtime `prisma generate` (the builder stage generates the client)".into(),
                     safety: Safety::Unsafe,
                     unsafe_reason: Some("removes a command the script runs at start".into()),
+                    changes: vec![crate::finding::FileChange {
                     path: src.rel.clone(),
                     edits: vec![Edit {
                         start: src.line_start(first),
@@ -79,6 +80,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         text: String::new(),
                     }],
                     expect: vec![Expect::Reparse],
+                    }],
                 });
             }
             out.push(f);

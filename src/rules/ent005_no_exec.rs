@@ -56,13 +56,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 title: "Prefix the final command with `exec`".into(),
                 safety: Safety::Safe,
                 unsafe_reason: None,
-                path: ctx.src.rel.clone(),
-                edits: vec![Edit {
-                    start: c.span.start,
-                    end: c.span.start,
-                    text: "exec ".into(),
+                changes: vec![crate::finding::FileChange {
+                    path: ctx.src.rel.clone(),
+                    edits: vec![Edit {
+                        start: c.span.start,
+                        end: c.span.start,
+                        text: "exec ".into(),
+                    }],
+                    expect: vec![Expect::Reparse],
                 }],
-                expect: vec![Expect::Reparse],
             });
         } else {
             f.no_fix_reason = Some("the command is part of a list or pipeline; restructure it so the service is started with `exec`".into());

@@ -53,9 +53,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             title: "Convert line endings to LF".into(),
             safety: Safety::Safe,
             unsafe_reason: None,
-            path: ctx.src.rel.clone(),
-            edits,
-            expect: vec![Expect::EolToLf],
+            changes: vec![crate::finding::FileChange {
+                path: ctx.src.rel.clone(),
+                edits,
+                expect: vec![Expect::EolToLf],
+            }],
         });
         out.push(f);
     }

@@ -96,9 +96,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             title: format!("Check {} at start", required.join(", ")),
             safety: Safety::Safe,
             unsafe_reason: None,
-            path: src.rel.clone(),
-            edits: vec![crate::edit::insert_lines(src, at, &text)],
-            expect: vec![Expect::Reparse],
+            changes: vec![crate::finding::FileChange {
+                path: src.rel.clone(),
+                edits: vec![crate::edit::insert_lines(src, at, &text)],
+                expect: vec![Expect::Reparse],
+            }],
         });
         out.push(f);
     }

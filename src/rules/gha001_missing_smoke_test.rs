@@ -1,5 +1,5 @@
 use crate::edit::yaml_insert::insert_seq_item_after;
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Edit, Expect, FileChange, Finding, Fix, Safety, Severity};
 use crate::formats::workflow::{Job, Step, Workflow};
 use crate::project::{join, Project};
 use crate::rules::{FixKind, Rule};
@@ -513,14 +513,17 @@ pub fn smoke_step(
         });
         Some(runs_node || crate::images::is_node(&df.root_image(st)))
     });
-    for si in served(p, job, b) {
-        let svc = &p.graph.services[si];
-        if target_node.unwrap_or(svc.node) && svc.app_entry.is_none() {
-            let note = format!("whatever `{}` needs (its app code was not found)", svc.name);
-            if !dbs.contains(&note) {
-                dbs.push(note);
-            }
-        }
+    let unknown: Vec<String> = served(p, job, b)
+        .into_iter()
+        .map(|si| &p.graph.services[si])
+        .filter(|svc| target_node.unwrap_or(svc.node) && svc.app_entry.is_none())
+        .map(|svc| format!("`{}`", svc.name))
+        .collect();
+    if !unknown.is_empty() {
+        dbs.push(format!(
+            "whatever {} need (no app code found to read)",
+            unknown.join(", ")
+        ));
     }
     // Database URLs read on some paths only: the test may need them too.
     for si in served(p, job, b) {
@@ -688,9 +691,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                             title,
                             safety,
                             unsafe_reason,
-                            path: src.rel.clone(),
-                            edits: vec![edit],
-                            expect,
+                            changes: vec![FileChange {
+                                path: src.rel.clone(),
+                                edits: vec![edit],
+                                expect,
+                            }],
                         })
                     }
                     Err(e) => f.no_fix_reason = Some(e),

@@ -71,22 +71,24 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                             "pull requests no longer publish images (preview deployments stop)"
                                 .into(),
                         ),
-                        path: src.rel.clone(),
-                        edits: vec![Edit {
-                            start: v.start,
-                            end: v.start + 4,
-                            text: value.into(),
-                        }],
-                        expect: vec![Expect::YamlValueSet {
-                            path: vec![
-                                "jobs".into(),
-                                job.id.clone(),
-                                "steps".into(),
-                                st.index.to_string(),
-                                "with".into(),
-                                "push".into(),
-                            ],
-                            value: value.into(),
+                        changes: vec![crate::finding::FileChange {
+                            path: src.rel.clone(),
+                            edits: vec![Edit {
+                                start: v.start,
+                                end: v.start + 4,
+                                text: value.into(),
+                            }],
+                            expect: vec![Expect::YamlValueSet {
+                                path: vec![
+                                    "jobs".into(),
+                                    job.id.clone(),
+                                    "steps".into(),
+                                    st.index.to_string(),
+                                    "with".into(),
+                                    "push".into(),
+                                ],
+                                value: value.into(),
+                            }],
                         }],
                     });
                 }

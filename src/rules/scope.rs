@@ -205,20 +205,22 @@ pub fn replace_compose_test(
         title,
         safety,
         unsafe_reason,
-        path: src.rel.clone(),
-        edits: vec![Edit {
-            start: test.start,
-            end,
-            text: new.clone(),
-        }],
-        expect: vec![Expect::YamlValueSet {
-            path: vec![
-                "services".into(),
-                s.name.clone(),
-                "healthcheck".into(),
-                "test".into(),
-            ],
-            value: new,
+        changes: vec![crate::finding::FileChange {
+            path: src.rel.clone(),
+            edits: vec![Edit {
+                start: test.start,
+                end,
+                text: new.clone(),
+            }],
+            expect: vec![Expect::YamlValueSet {
+                path: vec![
+                    "services".into(),
+                    s.name.clone(),
+                    "healthcheck".into(),
+                    "test".into(),
+                ],
+                value: new,
+            }],
         }],
     })
 }
