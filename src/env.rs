@@ -140,6 +140,7 @@ pub fn service_needs(
     service: &str,
     compose_rel: &str,
     required_interpolations: &[(String, usize)],
+    env_keys: &[String],
     prisma: Option<&str>,
     app: Option<&AppEnv>,
 ) -> (Vec<Inferred<String>>, Vec<Inferred<String>>) {
@@ -171,6 +172,11 @@ pub fn service_needs(
         }
     }
     for (name, line) in required_interpolations {
+        // `KEY: ${X:?}` makes the host need X; the container gets KEY. Only
+        // a variable passed under its own name is a need of the service.
+        if !env_keys.iter().any(|k| k == name) {
+            continue;
+        }
         push(
             &mut required,
             name,

@@ -686,6 +686,10 @@ fn service_node(
         &s.name,
         compose_rel,
         &s.required_interpolations,
+        &s.environment
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>(),
         prisma.as_deref(),
         app_env.as_ref(),
     );

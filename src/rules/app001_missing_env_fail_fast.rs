@@ -15,14 +15,28 @@ pub static RULE: Rule = Rule {
     fix: FixKind::Sometimes(Safety::Safe),
     summary: "The app does not check its required environment variables at start",
     doc: r#"## What it checks
-A Node service whose entry file does not validate, before anything else
-runs, the variables it cannot start without. Required variables come from
-the service's Prisma datasource (`env("DATABASE_URL")`), `process.env.X`
-read without a fallback in the entry file or any module it imports
-(relative imports are followed, `node_modules` is not),
-`process.env.X!`, NestJS `getOrThrow('X')`, compose `${X:?...}`, and
-`required_env` in `prodsafe.toml`. A read with `??`, `||`, in a condition
-or with a default is optional.
+A Node service whose entry file does not check, before anything else
+runs, the variables it certainly cannot start without. Read on the syntax
+tree of the entry file and every module it reaches (relative imports,
+workspace packages imported by name, tsconfig `paths`; never
+`node_modules`), a variable is required when some path every start takes
+reads it as a value with no default and no presence check: `??`, `||`,
+ternaries and `&&` on it, `if (process.env.X)`, optional chaining,
+try/catch, default parameters, destructuring defaults and reads that are
+only logged make it optional; reads in callbacks, methods, or under an
+unrelated condition are "maybe" (listed by `prodsafe inventory`, never
+guarded). Also required: what the app's own validation demands, the
+Prisma datasource when reachable code imports the Prisma client, compose
+`${X:?}`, `required_env` in `prodsafe.toml`. Front-end build-time
+variables (`PUBLIC_URL`, `REACT_APP_*`, `NEXT_PUBLIC_*`, `VITE_*`) are
+not runtime needs.
+
+Existing validation counts as the guard: envalid `cleanEnv`, zod
+`.parse(process.env)`, `@t3-oss/env` `createEnv`, Joi `validationSchema`
+(`.required()`), `ConfigService.getOrThrow`, and hand-written checks
+(`if (!process.env.X) throw`, through a local variable, or a list of
+names checked against `process.env` followed by exit/throw, recognised by
+what it does, not by its name).
 
 ## Why it breaks production
 Without a check the service boots, passes a shallow healthcheck, and fails
@@ -35,10 +49,15 @@ import express from 'express';
 const db = connect(process.env.DATABASE_URL!);
 ```
 
-## Fix (safe)
-Inserts the guard from `templates/env-guard.ts` right after the import
-block (after a shebang or `'use strict'`, after a multi-line import),
-in the file's indentation, quotes and line endings:
+## Fix (safe when the deployment gives every name, else unsafe)
+When the app has a name-list guard, the missing names are added to its
+array (as syntax: a separator, the file's quotes; template-literal
+elements kept). When it validates with a library, no second guard: the
+finding says where to add the names. Otherwise the guard from
+`templates/env-guard.ts` goes after the imports and after dotenv loading
+(`dotenv.config()`, `config()` from dotenv, `import 'dotenv/config'`),
+on a statement boundary of the syntax tree (never inside a comment), in
+the file's indentation, quotes and line endings:
 ```ts
 const requiredEnvVars = ['DATABASE_URL'];
 const missingVars = requiredEnvVars.filter((varName) => !process.env[varName]);
@@ -48,8 +67,14 @@ if (missingVars.length > 0) {
   process.exit(1);
 }
 ```
-When a guard already exists (this pattern, written by hand or by
-prodsafe), the missing names are added to its list instead.
+No fix when dotenv is loaded inside a function, when code reads a name
+before the earliest place a guard can go, or when an imported module
+throws at import on an unset name. The fix is unsafe when a compose
+service running the entry is not given a name (compose `environment`,
+`env_file`, image `ENV`, entrypoint exports): the guard would stop a
+service that runs today; CMP005 names the gap. The edit is verified on
+the syntax tree: every token outside it comes back with the same
+ancestry, and the inserted text forms whole statements or elements.
 "#,
     check,
 };
