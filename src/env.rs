@@ -438,78 +438,109 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                 }
             }
         }
-        let doc = &compose.doc;
-        let node = doc.resolve(&svc.node);
-        if let Some(ef) = doc.get(node, "env_file") {
-            let items: Vec<(String, bool, usize)> = match &doc.resolve(ef).kind {
-                Kind::Scalar { value, .. } => vec![(value.clone(), true, ef.line)],
-                Kind::Seq(items) => items
-                    .iter()
-                    .filter_map(|i| {
-                        let i = doc.resolve(i);
-                        if let Some(v) = i.as_str() {
-                            return Some((v.to_string(), true, i.line));
-                        }
-                        let path = doc.get(i, "path")?.as_str()?.to_string();
-                        let required = doc
-                            .get(i, "required")
-                            .and_then(|r| r.as_str())
-                            .is_none_or(|r| r != "false");
-                        Some((path, required, i.line))
-                    })
-                    .collect(),
-                _ => vec![],
+        // The services it `extends` (farthest first), then itself.
+        let mut chain: Vec<(usize, &crate::formats::compose::Service)> = vec![(s.compose, svc)];
+        let mut cur = (s.compose, svc);
+        for _ in 0..8 {
+            let Some((file, name)) = &cur.1.extends else {
+                break;
             };
-            for (path, required, line) in items {
-                let path = interpolate(&path, &dot).unwrap_or(path);
-                let Some(rel) = join(&dir, &path) else {
-                    continue;
-                };
-                if !p.root.join(&rel).is_file() {
-                    if required {
-                        se.missing_env_files.push((rel.clone(), line));
-                    }
-                    // The names of its example (`.env.example` beside it):
-                    // what the operator is told to provide.
-                    let example = [".example", ".sample", ".template", ".dist"]
+            let target = match file {
+                None => Some(cur.0),
+                Some(f) => join(parent(&p.files[p.compose[cur.0].file].rel), f)
+                    .and_then(|rel| p.compose.iter().position(|c| p.files[c.file].rel == rel)),
+            };
+            let Some(tc) = target else { break };
+            let Some(next) = p.compose[tc].services.iter().find(|x| x.name == *name) else {
+                break;
+            };
+            if chain.iter().any(|(c, x)| *c == tc && x.name == next.name) {
+                break;
+            }
+            chain.push((tc, next));
+            cur = (tc, next);
+        }
+        for (ci, x) in chain.iter().rev() {
+            let doc = &p.compose[*ci].doc;
+            let dir = parent(&p.files[p.compose[*ci].file].rel).to_string();
+            let node = doc.resolve(&x.node);
+            if let Some(ef) = doc.get(node, "env_file") {
+                let items: Vec<(String, bool, usize)> = match &doc.resolve(ef).kind {
+                    Kind::Scalar { value, .. } => vec![(value.clone(), true, ef.line)],
+                    Kind::Seq(items) => items
                         .iter()
-                        .map(|x| format!("{rel}{x}"))
-                        .chain(std::iter::once(
-                            join(parent(&rel), ".env.example").unwrap_or_default(),
-                        ))
-                        .find(|x| p.root.join(x).is_file());
-                    match example.and_then(|x| read_env_file(&p.root, &x).ok().map(|v| (x, v))) {
-                        Some((x, kvs)) => {
-                            for (k, _) in kvs {
+                        .filter_map(|i| {
+                            let i = doc.resolve(i);
+                            if let Some(v) = i.as_str() {
+                                return Some((v.to_string(), true, i.line));
+                            }
+                            let path = doc.get(i, "path")?.as_str()?.to_string();
+                            let required = doc
+                                .get(i, "required")
+                                .and_then(|r| r.as_str())
+                                .is_none_or(|r| r != "false");
+                            Some((path, required, i.line))
+                        })
+                        .collect(),
+                    _ => vec![],
+                };
+                for (path, required, line) in items {
+                    let path = interpolate(&path, &dot).unwrap_or(path);
+                    let Some(rel) = join(&dir, &path) else {
+                        continue;
+                    };
+                    if !p.root.join(&rel).is_file() {
+                        if required {
+                            se.missing_env_files.push((rel.clone(), line));
+                        }
+                        // The names of its example (`.env.example` beside it):
+                        // what the operator is told to provide.
+                        let example = [".example", ".sample", ".template", ".dist"]
+                            .iter()
+                            .map(|x| format!("{rel}{x}"))
+                            .chain(std::iter::once(
+                                join(parent(&rel), ".env.example").unwrap_or_default(),
+                            ))
+                            .find(|x| p.root.join(x).is_file());
+                        match example.and_then(|x| read_env_file(&p.root, &x).ok().map(|v| (x, v)))
+                        {
+                            Some((x, kvs)) => {
+                                for (k, _) in kvs {
+                                    se.given.push(Given {
+                                        name: k,
+                                        value: None,
+                                        source: format!(
+                                            "env_file {rel} (not in the repo; names from {x})"
+                                        ),
+                                    });
+                                }
+                            }
+                            None => se.unknown = true,
+                        }
+                        continue;
+                    }
+                    match read_env_file(&p.root, &rel) {
+                        Ok(kvs) => {
+                            for (k, v) in kvs {
                                 se.given.push(Given {
                                     name: k,
-                                    value: None,
-                                    source: format!(
-                                        "env_file {rel} (not in the repo; names from {x})"
-                                    ),
+                                    value: Some(v),
+                                    source: format!("env_file {rel}"),
                                 });
                             }
                         }
-                        None => se.unknown = true,
+                        Err(e) => se.bad_env_files.push((rel, e)),
                     }
-                    continue;
-                }
-                match read_env_file(&p.root, &rel) {
-                    Ok(kvs) => {
-                        for (k, v) in kvs {
-                            se.given.push(Given {
-                                name: k,
-                                value: Some(v),
-                                source: format!("env_file {rel}"),
-                            });
-                        }
-                    }
-                    Err(e) => se.bad_env_files.push((rel, e)),
                 }
             }
         }
-        if let Some(env) = doc.get(node, "environment") {
-            for (k, v, line) in environment(doc, env, 0) {
+        for (ci, x) in chain.iter().rev() {
+            let cdoc = &p.compose[*ci].doc;
+            let rel = &p.files[p.compose[*ci].file].rel;
+            let Some(env) = cdoc.get(cdoc.resolve(&x.node), "environment") else {
+                continue;
+            };
+            for (k, v, line) in environment(cdoc, env, 0) {
                 let value = match v {
                     // `- X` / `X:` with no value: taken from the host shell
                     // (or the `.env` beside the compose file).
@@ -519,7 +550,7 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                 se.given.push(Given {
                     name: k,
                     value,
-                    source: format!("environment in {}:{line}", s.compose_rel),
+                    source: format!("environment in {rel}:{line}"),
                 });
             }
         }

@@ -30,7 +30,8 @@ fn requiredness_validation_and_safety_per_service() {
     // api: defaults, presence checks, try/catch, logging, destructuring
     // defaults are optional; SDK_PUBLIC_KEY is checked by the workspace
     // package itself; DATABASE_URL because db.ts imports the Prisma client;
-    // both are given (merge key, env_file): safe.
+    // both are given (merge key, env_file) to `api` and, through
+    // `extends`, to `api-canary`, which runs the same entry: safe.
     assert_eq!(title("api"), "Check DATABASE_URL, JWT_SECRET at start-up");
     assert_eq!(safety("api"), "safe");
     // billing: reads through a function called at start and through a
@@ -96,6 +97,7 @@ fn requiredness_validation_and_safety_per_service() {
         ]
     );
     assert!(names("api").is_empty(), "merge key and env_file give them");
+    assert!(names("api-canary").is_empty(), "so does `extends`");
     assert!(
         names("guarded").is_empty(),
         "`${{JWT_SECRET}}` comes from the compose .env"
