@@ -17,6 +17,7 @@ pub mod engine;
 pub mod env;
 pub mod finding;
 pub mod formats;
+pub mod gitindex;
 pub mod graph;
 pub mod images;
 pub mod interactive;
