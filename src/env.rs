@@ -226,7 +226,9 @@ impl Given {
 pub struct ServiceEnv {
     pub given: Vec<Given>,
     /// `env_file` entries that do not exist: (path, compose line).
-    pub missing_env_files: Vec<(String, usize)>,
+    /// `env_file` entries that do not exist: (path, compose line, an
+    /// example file beside it).
+    pub missing_env_files: Vec<(String, usize, Option<String>)>,
     /// `env_file` entries that could not be parsed: (path, message).
     pub bad_env_files: Vec<(String, String)>,
     /// Some source's contents are unknown (an `env_file` not in the repo,
@@ -490,9 +492,6 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                         continue;
                     };
                     if !p.root.join(&rel).is_file() {
-                        if required {
-                            se.missing_env_files.push((rel.clone(), line));
-                        }
                         // The names of its example (`.env.example` beside it):
                         // what the operator is told to provide.
                         let example = [".example", ".sample", ".template", ".dist"]
@@ -502,6 +501,10 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                                 join(parent(&rel), ".env.example").unwrap_or_default(),
                             ))
                             .find(|x| p.root.join(x).is_file());
+                        if required {
+                            se.missing_env_files
+                                .push((rel.clone(), line, example.clone()));
+                        }
                         match example.and_then(|x| read_env_file(&p.root, &x).ok().map(|v| (x, v)))
                         {
                             Some((x, kvs)) => {

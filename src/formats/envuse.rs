@@ -1483,6 +1483,32 @@ export const env = cleanEnv(process.env, spec);
     }
 
     #[test]
+    fn t3_env_get_or_throw_and_generated_prisma() {
+        let f = facts("export const env = createEnv({\n  server: { DATABASE_URL: z.string().url(), SENTRY: z.string().optional() },\n  runtimeEnv: process.env,\n});\n");
+        assert_eq!(f.validations[0].kind, ValidationKind::T3Env);
+        assert_eq!(
+            f.validations[0].names,
+            vec![("DATABASE_URL".into(), true), ("SENTRY".into(), false)]
+        );
+        let f = facts("class S { constructor(c: ConfigService) { this.k = c.getOrThrow<string>('JWT_KEY'); } }\n");
+        assert_eq!(f.validations[0].kind, ValidationKind::GetOrThrow);
+        assert_eq!(f.validations[0].names, vec![("JWT_KEY".into(), true)]);
+        assert!(!f.validations[0].at_start);
+        for spec in [
+            "../generated/prisma",
+            "@prisma/client",
+            ".prisma/client/index",
+            "@acme/db/generated/prisma/client",
+        ] {
+            assert!(
+                facts(&format!("import {{ PrismaClient }} from '{spec}';\n")).imports_prisma,
+                "{spec}"
+            );
+        }
+        assert!(!facts("import x from 'prisma-utils';\n").imports_prisma);
+    }
+
+    #[test]
     fn dotenv_loads_and_imports() {
         let f = facts("import 'dotenv/config';\nimport { x } from '@acme/sdk';\nimport { PrismaClient } from '@prisma/client';\n");
         assert_eq!(f.loads.len(), 1);

@@ -49,12 +49,16 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             f.service = Some(s.name.clone());
             out.push(f);
         };
-        for (file, line) in &env.missing_env_files {
+        for (file, line, example) in &env.missing_env_files {
+            let hint = example
+                .as_deref()
+                .map(|x| format!(" (create it from {x})"))
+                .unwrap_or_default();
             push(
                 *line,
                 svc.col,
                 format!(
-                    "`{}` reads env_file {file}, which does not exist: compose refuses to start the service.",
+                    "`{}` reads env_file {file}, which does not exist{hint}: compose refuses to start the service.",
                     s.name
                 ),
             );
