@@ -66,7 +66,18 @@ fn requiredness_validation_and_safety_per_service() {
     assert!(no_fix("eager").contains(
         "`EAGER_REGION` is used at apps/eager/src/settings.ts:1 as soon as that module is imported"
     ));
-    assert_eq!(s.len(), 7);
+    // listed: its own list, checked in a function called at start, in
+    // another module: that list is extended, in that file.
+    assert_eq!(
+        title("listed"),
+        "Add LISTED_B to the existing start-up check"
+    );
+    assert_eq!(safety("listed"), "safe");
+    assert_eq!(
+        s["listed"]["fix"]["changes"][0]["path"],
+        "apps/listed/src/env.ts"
+    );
+    assert_eq!(s.len(), 8);
 
     let c = findings(&fixture("env-patterns"), "CMP005");
     let got: Vec<(String, String)> = c
@@ -228,6 +239,7 @@ fn guards_go_after_dotenv_outside_comments_compile_and_run() {
     let d = dir.path();
     let read = |p: &str| std::fs::read_to_string(d.join(p)).unwrap();
     let api = read("apps/api/src/main.ts");
+    let listed = read("apps/listed/src/env.ts");
     let guarded = read("apps/guarded/src/main.ts");
     let patch = run(
         &["fix", "--diff", "--unsafe-fixes", "--select", "APP001", "."],
@@ -253,6 +265,10 @@ fn guards_go_after_dotenv_outside_comments_compile_and_run() {
     assert_eq!(
         read("apps/guarded/src/main.ts"),
         guarded.replacen("[`SESSION_SECRET`]", "[`SESSION_SECRET`, 'JWT_SECRET']", 1)
+    );
+    assert_eq!(
+        read("apps/listed/src/env.ts"),
+        listed.replacen("['LISTED_A']", "['LISTED_A', 'LISTED_B']", 1)
     );
     // A second run changes nothing.
     let again = run(
@@ -293,6 +309,22 @@ fn guards_go_after_dotenv_outside_comments_compile_and_run() {
     all.push(("JWT_SECRET", "j"));
     let (code, out, err) = node(d, "apps/guarded/src/main.js", empty.path(), &all);
     assert_eq!((code, out.starts_with("guarded")), (0, true), "{err}");
+    // listed: the extended list stops it without LISTED_B.
+    let (code, _, err) = node(
+        d,
+        "apps/listed/src/main.js",
+        empty.path(),
+        &[("LISTED_A", "a")],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("LISTED_B is required"), "{err}");
+    let (code, out, _) = node(
+        d,
+        "apps/listed/src/main.js",
+        empty.path(),
+        &[("LISTED_A", "a"), ("LISTED_B", "b")],
+    );
+    assert_eq!((code, out.as_str()), (0, "listed 1\n"));
     // billing (unsafe fix applied): stops without, starts with.
     let (code, _, err) = node(d, "apps/billing/src/main.js", empty.path(), &[]);
     assert_eq!(code, 1);

@@ -1135,7 +1135,27 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
                 .collect();
             let checks = users.iter().any(|u| reads_env_computed(**u, s));
             let stop = window[1..].iter().any(|x| stops(*x, s));
-            (checks && stop).then_some(stmt)
+            // Or a later statement (a `validate()` function, a loop) that
+            // uses the list, reads `process.env[...]` and stops, by itself.
+            if checks && stop {
+                return Some(stmt);
+            }
+            // The check then runs where the `process.env[...]` read is.
+            let user = sibs[i + 1..]
+                .iter()
+                .find(|x| refers_to(**x, s, id) && reads_env_computed(**x, s) && stops(**x, s))?;
+            let mut stack = vec![*user];
+            while let Some(x) = stack.pop() {
+                if x.kind() == "subscript_expression"
+                    && x.child_by_field_name("object")
+                        .is_some_and(|o| is_process_env(o, s))
+                {
+                    return Some(x);
+                }
+                let mut c = x.walk();
+                stack.extend(x.named_children(&mut c));
+            }
+            None
         }
         None => {
             // Only a list iterated in place: `for (const n of [...])`,
@@ -1456,6 +1476,10 @@ export const env = cleanEnv(process.env, spec);
         );
         let f = facts("const requiredEnvFiles = ['.env.defaults'];\nload(requiredEnvFiles);\n");
         assert!(f.validations.is_empty(), "a list of files is no guard");
+        let f = facts("const REQUIRED = ['A'];\nconst x = 1;\nconst y = 2;\nconst z = 3;\nexport function validate() {\n  for (const n of REQUIRED) {\n    if (!process.env[n]) throw new Error(n);\n  }\n}\n");
+        assert_eq!(f.validations[0].kind, ValidationKind::NameList);
+        assert!(!f.validations[0].at_start);
+        assert_eq!(f.validations[0].func.as_deref(), Some("validate"));
         let f = facts(
             "const url = process.env.REDIS_URL;\nif (!url) {\n  throw new Error('REDIS_URL');\n}\n",
         );

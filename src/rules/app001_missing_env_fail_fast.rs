@@ -181,13 +181,13 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .iter()
             .map(|(n, src)| format!("{n}: {src}"))
             .collect();
-        // The guard to extend: a name list checked at start, in the entry
-        // file first.
+        // The guard to extend: a name list checked against process.env (at
+        // module level and in the entry file first).
         let list = app_env
             .validations
             .iter()
-            .filter(|(_, v)| v.at_start && v.array.is_some())
-            .min_by_key(|(f, _)| (f != entry, f.clone()));
+            .filter(|(_, v)| v.array.is_some())
+            .min_by_key(|(f, v)| (!v.at_start, f != entry, f.clone()));
         // A validation library owns the app's environment: extend it there.
         // Hand-written checks and `getOrThrow` cover only their own names.
         let other_validation = app_env.validations.iter().find(|(_, v)| {
