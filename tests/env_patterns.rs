@@ -57,7 +57,17 @@ fn requiredness_validation_and_safety_per_service() {
         "Add JWT_SECRET to the existing start-up check"
     );
     assert_eq!(safety("guarded"), "safe");
-    assert!(no_fix("worker").contains("envalid `cleanEnv` at apps/worker/src/config.ts:3"));
+    // worker validates with envalid: its schema is extended, no second guard
+    // (unsafe: compose does not give WORKER_TOKEN).
+    assert_eq!(
+        title("worker"),
+        "Add WORKER_TOKEN to the app's envalid `cleanEnv`"
+    );
+    assert_eq!(safety("worker"), "unsafe");
+    assert_eq!(
+        s["worker"]["fix"]["changes"][0]["path"],
+        "apps/worker/src/config.ts"
+    );
     assert!(no_fix("late").contains("loaded inside `main()`"));
     assert!(no_fix("early").contains("`EARLY_KEY` is read at line 3 before"));
     for quiet in ["logger", "web", "lost"] {
@@ -240,6 +250,7 @@ fn guards_go_after_dotenv_outside_comments_compile_and_run() {
     let read = |p: &str| std::fs::read_to_string(d.join(p)).unwrap();
     let api = read("apps/api/src/main.ts");
     let listed = read("apps/listed/src/env.ts");
+    let worker = read("apps/worker/src/config.ts");
     let guarded = read("apps/guarded/src/main.ts");
     let patch = run(
         &["fix", "--diff", "--unsafe-fixes", "--select", "APP001", "."],
@@ -269,6 +280,18 @@ fn guards_go_after_dotenv_outside_comments_compile_and_run() {
     assert_eq!(
         read("apps/listed/src/env.ts"),
         listed.replacen("['LISTED_A']", "['LISTED_A', 'LISTED_B']", 1)
+    );
+    assert_eq!(
+        read("apps/worker/src/config.ts"),
+        worker.replacen(
+            "QUEUE_NAME: str(),",
+            "QUEUE_NAME: str(),\n  WORKER_TOKEN: str(),",
+            1
+        )
+    );
+    assert!(
+        !read("apps/worker/src/main.ts").contains("requiredEnvVars"),
+        "no second guard"
     );
     // A second run changes nothing.
     let again = run(

@@ -80,6 +80,52 @@ pub struct NameArray {
     pub quote: char,
     /// Separator between existing elements (`", "`, or a newline and indent).
     pub separator: String,
+    /// For a schema object (envalid, zod): the validator each new key gets
+    /// (`str()`, `z.string()`); None for a list of names.
+    pub value: Option<String>,
+}
+
+/// The validators a file imports, for extending its schema.
+#[derive(Debug, Clone, Default)]
+struct Libs {
+    /// `str` imported from envalid (its local name).
+    envalid_str: Option<String>,
+    /// `z` imported from zod (its local name).
+    zod: Option<String>,
+}
+
+/// Where a new `KEY: validator` goes in a schema object.
+fn object_spec(o: Node, s: &str, value: Option<String>) -> Option<NameArray> {
+    let value = value?;
+    let mut c = o.walk();
+    let elems: Vec<Node> = o
+        .named_children(&mut c)
+        .filter(|e| e.kind() != "comment")
+        .collect();
+    if elems.iter().any(|e| e.kind() != "pair") {
+        return None; // spreads, methods: not a plain schema
+    }
+    let separator = if elems.len() >= 2 {
+        let between = &s[elems[elems.len() - 2].end_byte()..elems[elems.len() - 1].start_byte()];
+        let after_comma = between.split_once(',').map(|(_, r)| r).unwrap_or(" ");
+        if after_comma.chars().all(char::is_whitespace) {
+            format!(",{after_comma}")
+        } else {
+            ", ".into()
+        }
+    } else {
+        ", ".into()
+    };
+    Some(NameArray {
+        insert_at: elems
+            .last()
+            .map(|e| e.end_byte())
+            .unwrap_or(o.start_byte() + 1),
+        empty: elems.is_empty(),
+        quote: '\'',
+        separator,
+        value: Some(value),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -616,6 +662,7 @@ fn name_array(arr: Node, s: &str, line: usize) -> Option<(Vec<(String, bool)>, N
             empty: elems.is_empty(),
             quote,
             separator,
+            value: None,
         },
     ))
 }
@@ -643,6 +690,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
     let mut in_prologue = true;
     let mut dotenv_idents: Vec<String> = Vec::new(); // `dotenv` namespace names
     let mut dotenv_fns: Vec<String> = Vec::new(); // `config` imported from dotenv
+    let mut libs = Libs::default();
     for st in root.named_children(&mut c) {
         if st.kind() == "comment" || st.kind() == "hash_bang_line" {
             out.shebang |= st.kind() == "hash_bang_line";
@@ -690,6 +738,42 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 .child_by_field_name("source")
                 .and_then(|x| literal(x, s))
                 .unwrap_or_default();
+            if src == "envalid" || src == "zod" {
+                let mut c3 = st.walk();
+                for cl in st.named_children(&mut c3) {
+                    if cl.kind() != "import_clause" {
+                        continue;
+                    }
+                    let mut c4 = cl.walk();
+                    for part in cl.named_children(&mut c4) {
+                        match part.kind() {
+                            "namespace_import" if src == "zod" => {
+                                libs.zod = part.named_child(0).map(|id| text(id, s).to_string())
+                            }
+                            "named_imports" => {
+                                let mut c5 = part.walk();
+                                for spec in part.named_children(&mut c5) {
+                                    let nm = spec
+                                        .child_by_field_name("name")
+                                        .map(|x| text(x, s))
+                                        .unwrap_or("");
+                                    let alias = spec
+                                        .child_by_field_name("alias")
+                                        .map(|x| text(x, s))
+                                        .unwrap_or(nm)
+                                        .to_string();
+                                    match (src.as_str(), nm) {
+                                        ("envalid", "str") => libs.envalid_str = Some(alias),
+                                        ("zod", "z") => libs.zod = Some(alias),
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
             if src == "dotenv" {
                 let mut c3 = st.walk();
                 for cl in st.named_children(&mut c3) {
@@ -923,6 +1007,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 n,
                 s,
                 line_of,
+                &libs,
                 &consts,
                 &dotenv_idents,
                 &dotenv_fns,
@@ -1181,6 +1266,7 @@ fn call(
     n: Node,
     s: &str,
     line_of: &dyn Fn(usize) -> usize,
+    libs: &Libs,
     consts: &[(String, Node)],
     dotenv_idents: &[String],
     dotenv_fns: &[String],
@@ -1251,12 +1337,12 @@ fn call(
             func: top_func_name(n, s),
         });
     }
-    let mut push = |kind, names: Vec<(String, bool)>| {
+    let mut push = |kind, names: Vec<(String, bool)>, array: Option<NameArray>| {
         out.validations.push(Validation {
             kind,
             line,
             names,
-            array: None,
+            array,
             at_start,
             func: top_func_name(n, s),
         })
@@ -1264,11 +1350,17 @@ fn call(
     match (ft.as_str(), method) {
         (f, _) if f == "cleanEnv" || f.ends_with(".cleanEnv") => {
             if let Some(o) = arg(1).and_then(|a| resolve_object(a, s, consts)) {
-                push(ValidationKind::Envalid, object_keys(o, s, &["default:"]));
+                let spec = object_spec(o, s, libs.envalid_str.as_ref().map(|f| format!("{f}()")));
+                push(
+                    ValidationKind::Envalid,
+                    object_keys(o, s, &["default:"]),
+                    spec,
+                );
             }
         }
         (f, _) if f == "createEnv" || f.ends_with(".createEnv") => {
             let mut names = Vec::new();
+            let mut server_spec = None;
             if let Some(o) = arg(0).and_then(|a| resolve_object(a, s, consts)) {
                 let mut c = o.walk();
                 for p in o.named_children(&mut c).filter(|p| p.kind() == "pair") {
@@ -1281,6 +1373,13 @@ fn call(
                             .child_by_field_name("value")
                             .and_then(|v| resolve_object(v, s, consts))
                         {
+                            if key == "server" {
+                                server_spec = object_spec(
+                                    v,
+                                    s,
+                                    libs.zod.as_ref().map(|z| format!("{z}.string()")),
+                                );
+                            }
                             names.extend(object_keys(
                                 v,
                                 s,
@@ -1290,7 +1389,7 @@ fn call(
                     }
                 }
             }
-            push(ValidationKind::T3Env, names);
+            push(ValidationKind::T3Env, names, server_spec);
         }
         (_, "parse" | "safeParse" | "parseAsync" | "safeParseAsync")
             if arg(0).is_some_and(|a| is_process_env(a, s)) =>
@@ -1299,20 +1398,22 @@ fn call(
                 .child_by_field_name("object")
                 .and_then(|o| resolve_object(o, s, consts))
             {
+                let spec = object_spec(o, s, libs.zod.as_ref().map(|z| format!("{z}.string()")));
                 push(
                     ValidationKind::Zod,
                     object_keys(o, s, &[".optional()", ".default(", ".nullish()", ".catch("]),
+                    spec,
                 );
             }
         }
         (_, "getOrThrow") => {
             if let Some(name) = arg(0).and_then(|a| literal(a, s)) {
-                push(ValidationKind::GetOrThrow, vec![(name, true)]);
+                push(ValidationKind::GetOrThrow, vec![(name, true)], None);
             }
         }
         ("assert" | "invariant" | "assert.ok", _) => {
             if let Some(name) = arg(0).and_then(|a| env_name(unwrap(a), s)) {
-                push(ValidationKind::Check, vec![(name, true)]);
+                push(ValidationKind::Check, vec![(name, true)], None);
             }
         }
         _ => {}
@@ -1473,6 +1574,14 @@ export const env = cleanEnv(process.env, spec);
         assert_eq!(
             f.validations[0].names,
             vec![("PORT".into(), false), ("MONGO_URL".into(), true)]
+        );
+        let spec = f.validations[0].array.as_ref().unwrap();
+        assert_eq!(spec.value.as_deref(), Some("str()"));
+        let f = facts("import * as envalid from 'envalid';\nexport const env = envalid.cleanEnv(process.env, { A: envalid.str() });\n");
+        assert_eq!(f.validations[0].kind, ValidationKind::Envalid);
+        assert!(
+            f.validations[0].array.is_none(),
+            "no `str` in scope: not extended"
         );
         let f = facts("const requiredEnvFiles = ['.env.defaults'];\nload(requiredEnvFiles);\n");
         assert!(f.validations.is_empty(), "a list of files is no guard");

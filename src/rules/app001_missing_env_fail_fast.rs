@@ -53,7 +53,9 @@ const db = connect(process.env.DATABASE_URL!);
 When the app has a name-list guard, the missing names are added to its
 array (as syntax: a separator, the file's quotes; template-literal
 elements kept). When it validates with a library, no second guard: the
-finding says where to add the names. Otherwise the guard from
+keys are added to its schema object (`NAME: str()` for envalid,
+`NAME: z.string()` for zod / `@t3-oss/env` `server`) when that validator
+is imported in the file, else the finding says where to add them. Otherwise the guard from
 `templates/env-guard.ts` goes after the imports and after dotenv loading
 (`dotenv.config()`, `config()` from dotenv, `import 'dotenv/config'`),
 on a statement boundary of the syntax tree (never inside a comment), in
@@ -255,7 +257,13 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 let arr = v.array.as_ref().expect("filtered on array");
                 let Some(fsrc) = p.file(file) else { continue };
                 let q = arr.quote;
-                let list: Vec<String> = names.iter().map(|n| format!("{q}{n}{q}")).collect();
+                let list: Vec<String> = names
+                    .iter()
+                    .map(|n| match &arr.value {
+                        Some(v) => format!("{n}: {v}"),
+                        None => format!("{q}{n}{q}"),
+                    })
+                    .collect();
                 let sep = if arr.separator.contains('\n') {
                     arr.separator
                         .replace("\r\n", "\n")
@@ -269,7 +277,12 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     format!("{sep}{}", list.join(&sep))
                 };
                 f.fix = Some(Fix {
-                    title: format!("Add {} to the existing start-up check", names.join(", ")),
+                    title: match v.kind {
+                        ValidationKind::NameList => {
+                            format!("Add {} to the existing start-up check", names.join(", "))
+                        }
+                        k => format!("Add {} to the app's {}", names.join(", "), k.label()),
+                    },
                     safety,
                     unsafe_reason,
                     changes: vec![FileChange {
