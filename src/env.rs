@@ -228,7 +228,8 @@ pub struct ServiceEnv {
     /// `env_file` entries that do not exist: (path, compose line).
     /// `env_file` entries that do not exist: (path, compose line, an
     /// example file beside it).
-    pub missing_env_files: Vec<(String, usize, Option<String>)>,
+    /// (also: the compose file that declares it, its line there)
+    pub missing_env_files: Vec<(String, String, usize, Option<String>)>,
     /// `env_file` entries that could not be parsed: (path, message).
     pub bad_env_files: Vec<(String, String)>,
     /// Some source's contents are unknown (an `env_file` not in the repo,
@@ -502,8 +503,12 @@ pub fn resolve_services(p: &Project) -> Vec<ServiceEnv> {
                             ))
                             .find(|x| p.root.join(x).is_file());
                         if required {
-                            se.missing_env_files
-                                .push((rel.clone(), line, example.clone()));
+                            se.missing_env_files.push((
+                                rel.clone(),
+                                p.files[p.compose[*ci].file].rel.clone(),
+                                line,
+                                example.clone(),
+                            ));
                         }
                         match example.and_then(|x| read_env_file(&p.root, &x).ok().map(|v| (x, v)))
                         {

@@ -39,30 +39,39 @@ None automatic: add the variable to the service's `environment`, e.g.
 };
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
+    let mut reported = std::collections::HashSet::new();
     for (i, s) in p.graph.services.iter().enumerate() {
         let svc = &p.compose[s.compose].services[s.index];
         let Some(env) = p.service_env.get(i) else {
             continue;
         };
-        let mut push = |line: usize, col: usize, msg: String| {
-            let mut f = RULE.finding(&s.compose_rel, line, col, msg);
-            f.service = Some(s.name.clone());
-            out.push(f);
-        };
-        for (file, line, example) in &env.missing_env_files {
+        for (file, compose, line, example) in &env.missing_env_files {
+            // Reported once, where it is declared (a base service that
+            // others extend declares it for all of them).
+            if !reported.insert((compose.clone(), *line)) {
+                continue;
+            }
             let hint = example
                 .as_deref()
                 .map(|x| format!(" (create it from {x})"))
                 .unwrap_or_default();
-            push(
+            let mut f = RULE.finding(
+                compose,
                 *line,
-                svc.col,
+                1,
                 format!(
                     "`{}` reads env_file {file}, which does not exist{hint}: compose refuses to start the service.",
                     s.name
                 ),
             );
+            f.service = Some(s.name.clone());
+            out.push(f);
         }
+        let mut push = |line: usize, col: usize, msg: String| {
+            let mut f = RULE.finding(&s.compose_rel, line, col, msg);
+            f.service = Some(s.name.clone());
+            out.push(f);
+        };
         for (file, err) in &env.bad_env_files {
             push(
                 svc.line,
