@@ -35,13 +35,37 @@ pub struct RepoResult {
     pub findings_left: usize,
     pub skipped: Vec<Skip>,
     pub errors: Vec<String>,
+    /// Position in the whole (unsharded) list.
+    pub index: usize,
+    /// Fixes per rule code.
+    pub fixed_by_code: BTreeMap<String, usize>,
+    /// `<name>.md`, the pull-request description, with --patch-dir.
+    pub description: Option<String>,
+    /// What --branch did.
+    pub branch: Option<crate::fleet::BranchResult>,
     #[serde(skip)]
     pub diff: Vec<u8>,
+    #[serde(skip)]
+    pub fixed: Vec<crate::fleet::FixedItem>,
 }
 
 pub struct Options {
     pub diff: bool,
     pub unsafe_fixes: bool,
+    /// `fix --branch NAME`: commit the fixes on a new branch per repo and
+    /// leave the work tree alone.
+    pub branch: Option<String>,
+    /// `--exit-zero`: a finished run exits 0 (pending changes, findings
+    /// left and per-repo errors are in the summary); a patch folder that
+    /// cannot be written still exits 2.
+    pub exit_zero: bool,
+}
+
+impl Options {
+    /// Whether files are left untouched (a patch or a branch instead).
+    fn dry(&self) -> bool {
+        self.diff || self.branch.is_some()
+    }
 }
 
 /// Runs one repository: check, plan, then write or produce its patch.
@@ -59,7 +83,12 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         findings_left: 0,
         skipped: vec![],
         errors: vec![],
+        index: 0,
+        fixed_by_code: BTreeMap::new(),
+        description: None,
+        branch: None,
         diff: vec![],
+        fixed: vec![],
     };
     let run = match run_root(root, common) {
         Ok(run) => run,
@@ -101,23 +130,79 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         .map(|f| (f.path.clone(), f.fixed.len()))
         .collect();
     r.findings_left = r.findings - r.fixes_applied;
-    if opts.diff {
+    r.fixed = crate::fleet::fixed_items(&run.findings, &plan);
+    for it in &r.fixed {
+        *r.fixed_by_code.entry(it.code.clone()).or_default() += 1;
+    }
+    if opts.dry() {
         r.diff = plan_diff(&run, &plan);
     } else {
         r.errors.extend(write_plan(&run, &plan));
     }
+    if let (Some(branch), true) = (&opts.branch, r.fixes_applied > 0) {
+        let files: Vec<(String, Vec<u8>)> = plan
+            .changed()
+            .map(|fp| {
+                let src = &run.project.files[fp.file];
+                let new = crate::source::with_bom(src.bom, fp.new_text.as_deref().unwrap());
+                (fp.path.clone(), new.into_bytes())
+            })
+            .collect();
+        let msg = crate::fleet::commit_message(&r.fixed, &r.changed);
+        match crate::fleet::create_branch(root, branch, &files, &msg) {
+            Ok(b) => r.branch = Some(b),
+            Err(e) => r.errors.push(e),
+        }
+    }
     r
 }
 
-/// `K/N`: keep the repos whose position modulo N is K-1.
+impl RepoResult {
+    /// This repo's entry in summary.json.
+    pub fn summary(&self) -> crate::fleet::RepoSummary {
+        crate::fleet::RepoSummary {
+            index: self.index,
+            root: self.root.clone(),
+            name: self.name.clone(),
+            patch: self.patch.clone(),
+            description: self.description.clone(),
+            branch: self.branch.clone(),
+            findings: self.findings,
+            by_code: self.by_code.clone(),
+            by_severity: self.by_severity.clone(),
+            fixes_applied: self.fixes_applied,
+            fixed_by_code: self.fixed_by_code.clone(),
+            files_changed: self.files_changed,
+            changed: self.changed.clone(),
+            findings_left: self.findings_left,
+            skipped: self
+                .skipped
+                .iter()
+                .map(|s| crate::fleet::SkipSummary {
+                    code: s.code.clone(),
+                    path: s.path.clone(),
+                    line: s.line,
+                    reason: s.reason.clone(),
+                })
+                .collect(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+/// `K/N`: keep the repos whose position modulo N is K-1. K runs from 1 to
+/// N (a GitHub matrix); 0 is read as N, so the 0-based indices 0..N-1 of a
+/// Kubernetes Indexed Job (`$JOB_COMPLETION_INDEX`) cover every shard too.
 pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s.split_once('/').ok_or("--shard takes K/N, e.g. 2/5")?;
     let k: usize = k.trim().parse().map_err(|_| "--shard: K is not a number")?;
     let n: usize = n.trim().parse().map_err(|_| "--shard: N is not a number")?;
-    if n == 0 || k == 0 || k > n {
-        return Err(format!("--shard {s}: K must be between 1 and N"));
+    if n == 0 || k > n {
+        return Err(format!(
+            "--shard {s}: K must be between 1 and N (or 0, read as N)"
+        ));
     }
-    Ok((k, n))
+    Ok((if k == 0 { n } else { k }, n))
 }
 
 pub fn shard<T: Clone>(items: &[T], k: usize, n: usize) -> Vec<T> {
@@ -185,6 +270,15 @@ pub fn names(roots: &[PathBuf]) -> Vec<String> {
 pub fn status_line(r: &RepoResult, diff: bool) -> String {
     let what = if !r.errors.is_empty() {
         format!("error: {}", r.errors[0])
+    } else if let Some(b) = &r.branch {
+        format!(
+            "branch {} {} at {} ({} fix{})",
+            b.name,
+            b.status,
+            &b.commit[..b.commit.len().min(12)],
+            r.fixes_applied,
+            if r.fixes_applied == 1 { "" } else { "es" }
+        )
     } else if r.fixes_applied == 0 {
         "no changes".to_string()
     } else if diff {
@@ -203,6 +297,12 @@ pub fn status_line(r: &RepoResult, diff: bool) -> String {
 
 pub struct BatchArgs {
     pub roots: Vec<PathBuf>,
+    /// Patch names and list positions, computed on the whole list before
+    /// sharding so every shard names a repo as the unsharded run does.
+    pub names: Vec<String>,
+    pub indices: Vec<usize>,
+    pub shard: Option<(usize, usize)>,
+    pub list_len: usize,
     pub jobs: usize,
     pub patch_dir: Option<PathBuf>,
     pub opts: Options,
@@ -210,7 +310,7 @@ pub struct BatchArgs {
 
 /// Runs many repos; returns the exit code.
 pub fn run(args: BatchArgs, common: &Common) -> i32 {
-    let names = names(&args.roots);
+    let names = &args.names;
     let tty = std::io::stderr().is_terminal();
     let bar = (tty && args.roots.len() > 1).then(|| {
         let b = indicatif::ProgressBar::new(args.roots.len() as u64);
@@ -227,13 +327,15 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
         args.roots
             .par_iter()
             .zip(names.par_iter())
-            .map(|(root, name)| {
+            .zip(args.indices.par_iter())
+            .map(|((root, name), &index)| {
                 let mut r = process(root, common, &args.opts);
                 r.name = name.clone();
+                r.index = index;
                 match &bar {
                     Some(b) => b.inc(1),
-                    None if args.roots.len() > 1 => {
-                        eprintln!("{}", status_line(&r, args.opts.diff))
+                    None if args.roots.len() > 1 || r.branch.is_some() => {
+                        eprintln!("{}", status_line(&r, args.opts.dry()))
                     }
                     None => {}
                 }
@@ -244,7 +346,7 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     if let Some(b) = &bar {
         b.finish_and_clear();
         for r in &results {
-            eprintln!("{}", status_line(r, args.opts.diff));
+            eprintln!("{}", status_line(r, args.opts.dry()));
         }
     }
     let mut results = results;
@@ -262,19 +364,38 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                 }
                 r.patch = Some(file);
             }
+            if r.fixes_applied > 0 {
+                let file = format!("{}.md", r.name);
+                let skipped: Vec<(String, String, usize, String)> = r
+                    .skipped
+                    .iter()
+                    .map(|s| (s.code.clone(), s.path.clone(), s.line, s.reason.clone()))
+                    .collect();
+                let text = crate::fleet::pr_description(
+                    &r.fixed,
+                    &crate::fleet::PrContext {
+                        repo: &r.name,
+                        files: &r.changed,
+                        findings: r.findings,
+                        findings_left: r.findings_left,
+                        skipped: &skipped,
+                        branch: r.branch.as_ref().map(|b| b.name.as_str()),
+                        patch: r.patch.as_deref(),
+                    },
+                );
+                if let Err(e) = crate::edit::write_atomic(&dir.join(&file), text.as_bytes(), 0o644)
+                {
+                    r.errors.push(format!("{file}: cannot write: {e}"));
+                }
+                r.description = Some(file);
+            }
         }
-        let summary = serde_json::json!({
-            "version": 1,
-            "repos": results,
-            "totals": {
-                "repos": results.len(),
-                "changed": results.iter().filter(|r| r.fixes_applied > 0).count(),
-                "errors": results.iter().filter(|r| !r.errors.is_empty()).count(),
-                "findings": results.iter().map(|r| r.findings).sum::<usize>(),
-                "fixes": results.iter().map(|r| r.fixes_applied).sum::<usize>(),
-            },
-        });
-        let text = serde_json::to_string_pretty(&summary).unwrap() + "\n";
+        let summary = crate::fleet::Summary::new(
+            results.iter().map(RepoResult::summary).collect(),
+            args.shard.map(|(k, n)| crate::fleet::Shard { k, n }),
+            args.list_len,
+        );
+        let text = summary.to_json();
         if let Err(e) = crate::edit::write_atomic(&dir.join("summary.json"), text.as_bytes(), 0o644)
         {
             eprintln!("error: summary.json: {e}");
@@ -286,7 +407,7 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
             let _ = out.write_all(&r.diff);
         }
     }
-    if !args.opts.diff && args.roots.len() == 1 {
+    if !args.opts.dry() && args.roots.len() == 1 {
         for r in &results {
             for (path, n) in &r.changed {
                 let shown = if r.root == "." {
@@ -346,15 +467,19 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                 format!(" ({})", erred.join(", "))
             }
         );
-    } else if !args.opts.diff && left > 0 {
+    } else if !args.opts.dry() && left > 0 {
         eprintln!(
             "{left} finding{} left without an applicable fix (see `prodsafe check`)",
             if left == 1 { "" } else { "s" }
         );
     }
-    if code == 2 || !erred.is_empty() {
+    if code == 2 {
         2
-    } else if (args.opts.diff && pending) || (!args.opts.diff && left > 0) {
+    } else if args.opts.exit_zero {
+        0
+    } else if !erred.is_empty() {
+        2
+    } else if (args.opts.dry() && pending) || (!args.opts.dry() && left > 0) {
         1
     } else {
         0
@@ -377,9 +502,11 @@ mod tests {
         all.sort();
         assert_eq!(all, list);
         assert!(
-            parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err()
+            parse_shard("4/3").is_err() && parse_shard("1/0").is_err() && parse_shard("x").is_err()
         );
         assert_eq!(parse_shard("2/5"), Ok((2, 5)));
+        // 0-based indices (Kubernetes) wrap: 0/N is N/N.
+        assert_eq!(parse_shard("0/3"), Ok((3, 3)));
     }
 
     #[test]

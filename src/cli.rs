@@ -55,6 +55,26 @@ pub enum Command {
         /// Rule code or name (CMP001, missing-healthcheck).
         rule: String,
     },
+    /// Join the summary.json files of sharded `fix --patch-dir` runs.
+    MergeSummaries {
+        /// Patch folders (or summary.json files), one per shard.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write the merged summary here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page prodsafe(1) (roff), or write all pages with --dir.
+    Man {
+        /// Write prodsafe.1 and one page per subcommand into this folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -145,6 +165,16 @@ pub struct FixArgs {
     /// Only this shard of the repo list: K/N keeps every N-th repo from the K-th.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Per repo, commit the fixes on a new branch NAME from HEAD (git
+    /// plumbing: the work tree, index and checked-out branch stay as they
+    /// are; a dirty work tree is refused). Writes no files.
+    #[arg(long, value_name = "NAME", conflicts_with = "interactive")]
+    pub branch: Option<String>,
+    /// Exit 0 once the run has finished, even with pending changes, findings
+    /// left or repos with errors (all in summary.json and on stderr); for
+    /// batch schedulers that treat exit 1 as a failed task.
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 fn print_errors(errors: &[LoadError], root: &Path) {
@@ -212,6 +242,35 @@ pub fn main() -> i32 {
                 }
             }
         }),
+        Command::MergeSummaries { inputs, output } => {
+            crate::fleet::merge_command(&inputs, output.as_deref())
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "prodsafe", &mut std::io::stdout());
+            0
+        }
+        Command::Man { dir } => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let done = match &dir {
+                Some(d) => crate::man::write_pages(cmd, d).map(|files| {
+                    for f in files {
+                        println!("{}", f.display());
+                    }
+                }),
+                None => crate::man::main_page(cmd).and_then(|b| {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&b)
+                }),
+            };
+            match done {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: man page: {e}");
+                    2
+                }
+            }
+        }
         Command::Explain { rule } => match crate::rules::find(&rule) {
             Some(r) => {
                 println!("# {} ({}): {}\n", r.code, r.name, r.summary);
@@ -525,15 +584,32 @@ fn fix(a: FixArgs) -> i32 {
     }
     let mut seen = std::collections::HashSet::new();
     roots.retain(|r| seen.insert(r.clone()));
+    if let Some(b) = &a.branch {
+        if let Err(e) = crate::fleet::validate_branch_name(b) {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
+    // Names and positions come from the whole list, so shards agree with
+    // the unsharded run.
+    let all_names = crate::batch::names(&roots);
+    let list_len = roots.len();
+    let mut indices: Vec<usize> = (0..list_len).collect();
+    let mut shard = None;
     if let Some(s) = &a.shard {
         match crate::batch::parse_shard(s) {
-            Ok((k, n)) => roots = crate::batch::shard(&roots, k, n),
+            Ok((k, n)) => {
+                indices = crate::batch::shard(&indices, k, n);
+                shard = Some((k, n));
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
             }
         }
     }
+    let names: Vec<String> = indices.iter().map(|&i| all_names[i].clone()).collect();
+    let roots: Vec<PathBuf> = indices.iter().map(|&i| roots[i].clone()).collect();
     if a.interactive {
         return crate::interactive::run(&roots, &a.common, a.unsafe_fixes);
     }
@@ -545,11 +621,17 @@ fn fix(a: FixArgs) -> i32 {
     crate::batch::run(
         crate::batch::BatchArgs {
             roots,
+            names,
+            indices,
+            shard,
+            list_len,
             jobs,
             patch_dir: a.patch_dir.clone(),
             opts: crate::batch::Options {
                 diff: a.diff,
                 unsafe_fixes: a.unsafe_fixes,
+                branch: a.branch.clone(),
+                exit_zero: a.exit_zero,
             },
         },
         &a.common,

@@ -20,6 +20,10 @@ pub enum FileKind {
     Nginx,
     Prisma,
     DockerIgnore,
+    PackageJson,
+    GitIgnore,
+    /// `.npmrc` (pnpm's `node-linker`, hoisting).
+    Npmrc,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +60,15 @@ pub fn classify(rel: &str) -> Option<FileKind> {
     }
     if lower.ends_with(".sh") || lower == "entrypoint" || lower == "docker-entrypoint" {
         return Some(FileKind::Shell);
+    }
+    if name == "package.json" {
+        return Some(FileKind::PackageJson);
+    }
+    if name == ".gitignore" {
+        return Some(FileKind::GitIgnore);
+    }
+    if name == ".npmrc" {
+        return Some(FileKind::Npmrc);
     }
     if lower == "schema.prisma" {
         return Some(FileKind::Prisma);

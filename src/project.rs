@@ -11,6 +11,7 @@ use crate::formats::appcode::{self, AppFile};
 use crate::formats::compose::{self, ComposeFile};
 use crate::formats::dockerfile::{self, Dockerfile};
 use crate::formats::nginx::{self, NginxConf};
+use crate::formats::package_json::{self, PackageJson};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
 use crate::formats::workflow::{self, Workflow};
@@ -39,6 +40,9 @@ pub struct Project {
     pub prisma: Vec<PrismaSchema>,
     pub workflows: Vec<Workflow>,
     pub nginx: Vec<NginxConf>,
+    pub package_jsons: Vec<PackageJson>,
+    /// `.gitignore` files: (folder, matcher).
+    pub gitignores: Vec<(String, ignore::gitignore::Gitignore)>,
     /// Execute bit of each shell script: from git's index when the root is
     /// in a git work tree (what a clean checkout gets), else from disk.
     pub exec_bits: HashMap<String, bool>,
@@ -63,6 +67,7 @@ enum Parsed {
     Prisma(PrismaSchema),
     Workflow(Workflow),
     Nginx(NginxConf),
+    PackageJson(PackageJson),
     None,
 }
 
@@ -98,6 +103,7 @@ impl Project {
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 FileKind::Workflow => workflow::parse(i, f).map(Parsed::Workflow),
                 FileKind::Nginx => Ok(Parsed::Nginx(nginx::parse(i, f))),
+                FileKind::PackageJson => package_json::parse(i, f).map(Parsed::PackageJson),
                 _ => Ok(Parsed::None),
             })
             .collect();
@@ -108,6 +114,7 @@ impl Project {
         let mut prisma = Vec::new();
         let mut workflows = Vec::new();
         let mut nginx = Vec::new();
+        let mut package_jsons = Vec::new();
         let mut slot = vec![usize::MAX; files.len()];
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
@@ -138,6 +145,10 @@ impl Project {
                 Ok(Parsed::Nginx(n)) => {
                     slot[i] = nginx.len();
                     nginx.push(n)
+                }
+                Ok(Parsed::PackageJson(pj)) => {
+                    slot[i] = package_jsons.len();
+                    package_jsons.push(pj)
                 }
                 Ok(Parsed::None) => {}
                 Err(e) => errors.push(e),
@@ -173,6 +184,8 @@ impl Project {
             prisma,
             workflows,
             nginx,
+            package_jsons,
+            gitignores: Vec::new(),
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
@@ -184,6 +197,23 @@ impl Project {
         };
         p.workspace = crate::workspace::Workspace::load(root, &p.all_paths);
         p.load_imported_modules();
+        p.gitignores = p
+            .files
+            .iter()
+            .zip(&p.kinds)
+            .filter(|(_, k)| **k == FileKind::GitIgnore)
+            .map(|(f, _)| {
+                let dir = parent(&f.rel).to_string();
+                let mut b = ignore::gitignore::GitignoreBuilder::new(root.join(&dir));
+                for line in f.text.lines() {
+                    let _ = b.add_line(None, line);
+                }
+                let g = b
+                    .build()
+                    .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty());
+                (dir, g)
+            })
+            .collect();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p.graph = Graph::build(&p);
         p.service_env = crate::env::resolve_services(&p);
@@ -303,6 +333,37 @@ impl Project {
     pub fn prisma_schema(&self, rel: &str) -> Option<&PrismaSchema> {
         let i = *self.by_rel.get(rel)?;
         self.prisma.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    pub fn package_json(&self, rel: &str) -> Option<&PackageJson> {
+        let i = *self.by_rel.get(rel)?;
+        self.package_jsons.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    /// Whether a `.gitignore` keeps `rel` (a file, or a folder when `dir`)
+    /// out of a clean checkout: the deepest `.gitignore` that decides wins.
+    pub fn git_ignored(&self, rel: &str, dir: bool) -> bool {
+        let mut best: Option<(usize, bool)> = None;
+        for (gdir, g) in &self.gitignores {
+            let inside = gdir.is_empty() || rel.starts_with(&format!("{gdir}/"));
+            if !inside {
+                continue;
+            }
+            let m = g.matched_path_or_any_parents(self.root.join(rel), dir);
+            let decided = if m.is_ignore() {
+                Some(true)
+            } else if m.is_whitelist() {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(d) = decided {
+                if best.is_none_or(|(depth, _)| gdir.len() >= depth) {
+                    best = Some((gdir.len(), d));
+                }
+            }
+        }
+        best.is_some_and(|(_, d)| d)
     }
 
     pub fn exists(&self, rel: &str) -> bool {

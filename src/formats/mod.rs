@@ -6,6 +6,7 @@ pub mod compose;
 pub mod dockerfile;
 pub mod envuse;
 pub mod nginx;
+pub mod package_json;
 pub mod prisma;
 pub mod shell;
 pub mod tsverify;
