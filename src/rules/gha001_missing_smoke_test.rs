@@ -246,16 +246,34 @@ pub fn runs_image(st: &Step) -> bool {
         .is_some_and(|n| n.to_ascii_lowercase().contains("smoke"))
 }
 
+/// `text` with every `${{ matrix.KEY }}` (any blanks inside the braces)
+/// replaced by `value`; None when there is none.
+fn substitute_matrix(text: &str, key: &str, value: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut found = false;
+    while let Some(at) = rest.find("${{") {
+        let after = &rest[at + 3..];
+        let Some(close) = after.find("}}") else { break };
+        let inner = after[..close].trim();
+        out.push_str(&rest[..at]);
+        if inner.strip_prefix("matrix.") == Some(key) {
+            out.push_str(value);
+            found = true;
+        } else {
+            out.push_str(&rest[at..at + 3 + close + 2]);
+        }
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
 /// Substitutes `${{ matrix.k }}` with each matrix combination's value.
 fn expand(pattern: &str, job: &Job) -> Option<Vec<String>> {
     let mut outs = vec![pattern.to_string()];
     for (k, vals, _) in &job.matrix {
-        let re = regex::Regex::new(&format!(
-            r"\$\{{\{{\s*matrix\.{}\s*\}}\}}",
-            regex::escape(k)
-        ))
-        .unwrap();
-        if !re.is_match(pattern) {
+        if substitute_matrix(pattern, k, "").is_none() {
             continue;
         }
         let vals = vals.as_ref()?;
@@ -263,7 +281,7 @@ fn expand(pattern: &str, job: &Job) -> Option<Vec<String>> {
             .iter()
             .flat_map(|o| {
                 vals.iter()
-                    .map(|v| re.replace_all(o, v.as_str()).into_owned())
+                    .map(|v| substitute_matrix(o, k, v).unwrap_or_else(|| o.clone()))
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -703,5 +721,33 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 out.push(f);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute_matrix;
+
+    #[test]
+    fn matrix_references_are_substituted_whole() {
+        assert_eq!(
+            substitute_matrix(
+                "u/${{ matrix.service }}:${{matrix.service}}",
+                "service",
+                "api"
+            )
+            .as_deref(),
+            Some("u/api:api")
+        );
+        assert_eq!(
+            substitute_matrix("u/${{ matrix.services }}", "service", "x"),
+            None
+        );
+        assert_eq!(
+            substitute_matrix("${{ env.U }}/${{ matrix.s }}", "s", "a").as_deref(),
+            Some("${{ env.U }}/a")
+        );
+        assert_eq!(substitute_matrix("no refs", "s", "a"), None);
+        assert_eq!(substitute_matrix("${{ matrix.s", "s", "a"), None);
     }
 }
