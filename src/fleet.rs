@@ -15,7 +15,6 @@ use std::process::{Command, Stdio};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Finding, Safety};
-use crate::plan::Plan;
 
 /// The version recorded in commit trailers and summaries.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -60,6 +60,10 @@ pub struct Project {
     /// Files skipped on purpose, with the reason (symlinks).
     pub skipped: Vec<LoadError>,
     pub graph: Graph,
+    /// What each graph service's container gets (indexed like `graph.services`).
+    pub service_env: Vec<crate::env::ServiceEnv>,
+    /// Workspace packages and tsconfig `paths` (bare imports to source).
+    pub workspace: crate::workspace::Workspace,
     pub config: Config,
     pub templates: Templates,
 }
@@ -207,9 +211,14 @@ impl Project {
             aux_texts: Vec::new(),
             skipped,
             graph: Graph::default(),
+            service_env: Vec::new(),
+            workspace: Default::default(),
             config,
             templates,
         };
+        p.workspace = crate::workspace::Workspace::load(root, &p.all_paths, &|rel| {
+            p.file(rel).map(|f| f.text.clone())
+        });
         p.load_imported_modules();
         p.gitignores = p
             .files
@@ -232,6 +241,7 @@ impl Project {
         p.aux_texts = aux_texts(&p);
         p.layers = compose_layers(&p);
         p.graph = Graph::build(&p);
+        p.service_env = crate::env::resolve_services(&p);
         for img in &p.graph.images {
             let found: Vec<String> = [".git", "node_modules"]
                 .iter()
@@ -251,11 +261,15 @@ impl Project {
             .iter()
             .flat_map(|a| {
                 let from = self.files[a.file].rel.clone();
-                a.imports.iter().map(move |i| (from.clone(), i.clone()))
+                a.imports
+                    .iter()
+                    .chain(&a.env.package_imports)
+                    .map(move |i| (from.clone(), i.clone()))
             })
             .collect();
         while let Some((from, spec)) = queue.pop() {
-            let Some(rel) = appcode::resolve_import(&from, &spec)
+            let Some(rel) = self
+                .import_candidates(&from, &spec)
                 .into_iter()
                 .find(|c| self.all_paths.contains(c) && !c.contains("node_modules/"))
             else {
@@ -268,7 +282,12 @@ impl Project {
                 Ok(f) => {
                     let i = self.files.len();
                     let a = appcode::parse(i, &f);
-                    queue.extend(a.imports.iter().map(|s| (rel.clone(), s.clone())));
+                    queue.extend(
+                        a.imports
+                            .iter()
+                            .chain(&a.env.package_imports)
+                            .map(|s| (rel.clone(), s.clone())),
+                    );
                     self.by_rel.insert(rel, i);
                     self.files.push(f);
                     self.kinds.push(FileKind::AppModule);
@@ -290,8 +309,9 @@ impl Project {
                 continue;
             }
             let Some(a) = self.app(&rel) else { continue };
-            for spec in &a.imports {
-                if let Some(r) = appcode::resolve_import(&rel, spec)
+            for spec in a.imports.iter().chain(&a.env.package_imports) {
+                if let Some(r) = self
+                    .import_candidates(&rel, spec)
                     .into_iter()
                     .find(|c| self.by_rel.contains_key(c))
                 {
@@ -301,6 +321,16 @@ impl Project {
             out.push(a);
         }
         out
+    }
+
+    /// Files an import specifier may name: relative, or a workspace
+    /// package / tsconfig path.
+    fn import_candidates(&self, from: &str, spec: &str) -> Vec<String> {
+        if spec.starts_with('.') {
+            appcode::resolve_import(from, spec)
+        } else {
+            self.workspace.resolve(spec)
+        }
     }
 
     pub fn file(&self, rel: &str) -> Option<&SourceFile> {

@@ -482,10 +482,8 @@ fn one_prisma_generate_line_is_one_finding() {
     let f = expect(
         "facts-prisma-dup",
         &[
-            ("CMP005", "docker-compose.yml", 2, "-"),
             ("DKR008", "svc/Dockerfile", 13, "-"),
             ("ENT004", "svc/entrypoint.sh", 3, "-"),
-            ("ENT008", "svc/entrypoint.sh", 2, "safe"),
         ],
     );
     let e = one(&f, "ENT004", "svc/entrypoint.sh");

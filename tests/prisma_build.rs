@@ -481,6 +481,14 @@ fn dkr004_no_fix_where_the_lockfile_does_not_describe_the_manifest() {
         .contains("LOCKFILE_CONFIG_MISMATCH"));
     let r = files("package.json pnpm-lock.yaml .npmrc");
     assert_eq!(findings(r.path(), "DKR004")[0]["fix"]["safety"], "safe");
+    std::fs::write(r.path().join(".npmrc"), "auto-install-peers=true\n").unwrap();
+    let df = read(r.path(), "Dockerfile").replace(" .npmrc ./", " ./");
+    std::fs::write(r.path().join("Dockerfile"), df).unwrap();
+    assert_eq!(
+        findings(r.path(), "DKR004")[0]["fix"]["safety"],
+        "safe",
+        "pnpm's default value changes nothing"
+    );
     // The config the lockfile was made with is rewritten before the install.
     let r = write_repo(&[
         ("package.json", "{\"name\":\"root\"}\n"),
@@ -847,4 +855,126 @@ fn the_migration_service_gets_merged_environment_resolved() {
         "{c}"
     );
     compose_config_ok(&r.path().join("docker-compose.yml"));
+}
+
+#[test]
+fn a_build_step_that_only_mentions_generate_makes_the_move_unsafe() {
+    let dir = copy_fixture("prisma-before");
+    let d = dir.path();
+    let df = read(d, "apps/auth-service/Dockerfile").replace(
+        "COPY apps/auth-service apps/auth-service\n",
+        "COPY apps/auth-service apps/auth-service\nRUN npx nx run auth-service:prisma-generate\n",
+    );
+    std::fs::write(d.join("apps/auth-service/Dockerfile"), df).unwrap();
+    // Not reported as "never generated" ...
+    let f = findings(d, "DKR002");
+    assert!(
+        !f.iter()
+            .any(|x| x["path"] == "apps/auth-service/Dockerfile"),
+        "{f:#?}"
+    );
+    // ... and the move only removes the start-up line, unsafely, saying why.
+    let f = findings(d, "ENT004");
+    let auth = f
+        .iter()
+        .find(|x| x["path"] == "apps/auth-service/entrypoint.sh")
+        .unwrap();
+    assert_eq!(auth["fix"]["safety"], "unsafe", "{auth:#?}");
+    assert!(auth["fix"]["unsafe_reason"]
+        .as_str()
+        .unwrap()
+        .contains("cannot follow"));
+    assert!(auth["fix"]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Build stage `builder` already generates"));
+}
+
+mod prop {
+    use prodsafe::config::Config;
+    use prodsafe::project::Project;
+    use prodsafe::templates::Templates;
+    use proptest::prelude::*;
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("FROM node:20-slim AS builder\n".to_string()),
+            Just("FROM node:20-alpine\n".to_string()),
+            Just("WORKDIR /app\n".to_string()),
+            Just("COPY package.json pnpm-lock.yaml ./\n".to_string()),
+            Just("COPY prisma ./prisma\n".to_string()),
+            Just("COPY . .\n".to_string()),
+            Just("RUN pnpm install --filter \"{a}...\" \\\n  --prod\n".to_string()),
+            Just("RUN --mount=type=cache,target=/s\\\n  npm install && npx prisma generate\n".to_string()),
+            Just("RUN yarn\n".to_string()),
+            Just("COPY --from=builder --chown=app:app /app/node_modules ./node_modules\n".to_string()),
+            Just("RUN addgroup -S app && adduser -S app -G app\n".to_string()),
+            Just("# RUN npm run build\n".to_string()),
+            Just("CMD [\"pnpm\", \"start\"]\n".to_string()),
+            Just("CMD NODE_ENV=x exec node \"$A\"\n".to_string()),
+            Just("ENTRYPOINT [\"./entrypoint.sh\"]\n".to_string()),
+            Just("COPY entrypoint.sh ./entrypoint.sh\n".to_string()),
+            Just("pnpm exec prisma generate --schema=prisma/schema.prisma\n".to_string()),
+            Just("npx prisma migrate deploy\n".to_string()),
+            Just("npx prisma migrate dev\n".to_string()),
+            Just("exec pnpm start -- --port 3\n".to_string()),
+            Just("if x; then\n".to_string()),
+            Just("{\"name\":\"a\",\"scripts\":{\"start\":\"node dist/main.js\",\"postinstall\":\"prisma generate\"},".to_string()),
+            Just("\"dependencies\":{\"prisma\":\"5\"}}\n".to_string()),
+            Just("\\\n".to_string()),
+            "[ -~]{0,20}\n",
+            "\\PC{0,8}",
+        ]
+    }
+
+    fn content() -> impl Strategy<Value = String> {
+        prop::collection::vec(fragment(), 0..10).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn build_chain_rules_never_panic(
+            dockerfile in content(),
+            script in content(),
+            package in content(),
+            npmrc in content(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            std::fs::create_dir_all(d.join("prisma/migrations/1")).unwrap();
+            std::fs::write(d.join("prisma/schema.prisma"), "generator client {\n  provider = \"prisma-client-js\"\n}\ndatasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n").unwrap();
+            std::fs::write(d.join("prisma/migrations/1/migration.sql"), "\n").unwrap();
+            std::fs::write(d.join("docker-compose.yml"), "services:\n  api:\n    build: .\n    environment:\n      DATABASE_URL: x\n").unwrap();
+            std::fs::write(d.join("Dockerfile"), &dockerfile).unwrap();
+            std::fs::write(d.join("entrypoint.sh"), &script).unwrap();
+            std::fs::write(d.join("package.json"), &package).unwrap();
+            std::fs::write(d.join("pnpm-lock.yaml"), "lockfileVersion: '9.0'\n").unwrap();
+            std::fs::write(d.join(".npmrc"), &npmrc).unwrap();
+            std::fs::write(d.join(".gitignore"), "dist\n").unwrap();
+            let p = Project::load(d, Config::default(), Templates::default());
+            let findings = prodsafe::rules::run(&p, &[], &[]);
+            let plan = prodsafe::plan::plan(&p, &findings, &|_, _| true);
+            for f in &plan.files {
+                prop_assert!(!(f.error.is_some() && f.new_text.is_some()));
+                if let Some(new) = &f.new_text {
+                    prop_assert_eq!(new, &prodsafe::edit::apply(&p.files[f.file].text, &f.edits));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn only_real_comments_above_the_generate_line_go_with_it() {
+    let dir = copy_fixture("prisma-before");
+    let d = dir.path();
+    let script = "#!/bin/sh\nset -e\n# Generate the Prisma client\necho \"$MSG\"\nMSG=\"starting\n# prisma generate runs next\"\npnpm exec prisma generate --schema=prisma/schema.prisma\nexec dumb-init node dist/main.js\n";
+    std::fs::write(d.join("apps/auth-service/entrypoint.sh"), script).unwrap();
+    let out = run(&["fix", "--select", "ENT004", "."], d);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        read(d, "apps/auth-service/entrypoint.sh"),
+        "#!/bin/sh\nset -e\n# Generate the Prisma client\necho \"$MSG\"\nMSG=\"starting\n# prisma generate runs next\"\nexec dumb-init node dist/main.js\n"
+    );
 }

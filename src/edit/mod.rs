@@ -168,15 +168,8 @@ pub fn verify(
             Ok(())
         }
         FileKind::AppEntry | FileKind::AppModule => {
-            let old_err = crate::formats::appcode::parse(0, src).parse_error_line;
-            let probe = SourceFile::from_text(&src.rel, &src.abs, new, src.mode);
-            match (
-                old_err,
-                crate::formats::appcode::parse(0, &probe).parse_error_line,
-            ) {
-                (None, Some(l)) => Err(format!("the edited file no longer parses (line {l})")),
-                _ => Ok(()),
-            }
+            // Syntax trees compared outside the edits (tokens, ancestry).
+            crate::formats::tsverify::verify(&src.rel, &src.text, new, edits)
         }
         FileKind::Shell => {
             if converts_eol && new.contains("\r\n") {
@@ -370,7 +363,23 @@ fn verify_yaml(old: &str, new: &str, expects: &[Expect]) -> Result<(), String> {
     }
     let aliased = |_: &[Value], id: usize| id != 0 && alias_ids.contains(&id);
     let mut idx = KeyIndex::default();
-    for x in expects {
+    // Paths and indices name the original document: change values first,
+    // then insert sequence items from the highest index down (equal
+    // indices in the order given), so no insertion shifts another target.
+    let mut ordered: Vec<&Expect> = expects
+        .iter()
+        .filter(|x| !matches!(x, Expect::YamlSeqItemInserted { .. }))
+        .collect();
+    let mut inserts: Vec<&Expect> = expects
+        .iter()
+        .filter(|x| matches!(x, Expect::YamlSeqItemInserted { .. }))
+        .collect();
+    inserts.sort_by_key(|x| match x {
+        Expect::YamlSeqItemInserted { index, .. } => std::cmp::Reverse(*index),
+        _ => std::cmp::Reverse(0),
+    });
+    ordered.extend(inserts);
+    for x in ordered {
         let doc = expected.first_mut().ok_or("empty YAML document")?;
         match x {
             Expect::YamlKeyAdded { path, key, value } => {

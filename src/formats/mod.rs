@@ -4,10 +4,13 @@
 pub mod appcode;
 pub mod compose;
 pub mod dockerfile;
+pub mod envuse;
 pub mod nginx;
 pub mod package_json;
 pub mod prisma;
 pub mod routes;
 pub mod shell;
+pub mod treesitter;
+pub mod tsverify;
 pub mod workflow;
 pub mod yaml;

@@ -350,6 +350,9 @@ pub struct Generate {
     pub stage: usize,
     pub workdir: String,
     pub how: String,
+    /// Read on the syntax tree and the package.json scripts; false for a
+    /// step that only mentions it (`nx run api:prisma-generate`).
+    pub certain: bool,
 }
 
 /// The `RUN`s that generate the Prisma client at build time: `prisma
@@ -391,10 +394,12 @@ pub fn generates(
                         stage: st.index,
                         workdir: wd,
                         how: "prisma generate".into(),
+                        certain: false,
                     });
                 }
                 continue;
             };
+            let before = out.len();
             for c in &prog.commands {
                 let words: Vec<String> = c.words.iter().map(|w| w.text.clone()).collect();
                 if words_generate(&words) {
@@ -403,6 +408,7 @@ pub fn generates(
                         stage: st.index,
                         workdir: wd.clone(),
                         how: "prisma generate".into(),
+                        certain: true,
                     });
                     continue;
                 }
@@ -414,6 +420,7 @@ pub fn generates(
                                 stage: st.index,
                                 workdir: wd.clone(),
                                 how: format!("the `{name}` script"),
+                                certain: true,
                             });
                         }
                     }
@@ -435,9 +442,22 @@ pub fn generates(
                             stage: st.index,
                             workdir: wd.clone(),
                             how: "the root `postinstall` script".into(),
+                            certain: true,
                         });
                     }
                 }
+            }
+            // A step that names it through a tool prodsafe does not follow
+            // (`nx run api:prisma-generate`, `turbo db:generate`).
+            let a = ins.args.to_ascii_lowercase();
+            if out.len() == before && a.contains("prisma") && a.contains("generate") {
+                out.push(Generate {
+                    idx,
+                    stage: st.index,
+                    workdir: wd.clone(),
+                    how: format!("the step at line {}", ins.line),
+                    certain: false,
+                });
             }
         }
     }

@@ -284,13 +284,20 @@ fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String
                 }
                 // Comment lines right above that speak of generating the
                 // client go with it.
+                // Only real comments: not inside another statement (a
+                // multi-line string, a heredoc), not after a `\` line.
+                let comments = comment_starts(&ssrc.text);
+                let in_statement = |off: usize| !comments.contains(&off);
                 let mut top = first;
                 while top > 1 {
                     let t = ssrc.line_text(top - 1).trim_start().to_ascii_lowercase();
+                    let continued = top > 2 && ssrc.line_text(top - 2).trim_end().ends_with('\\');
                     if t.starts_with('#')
                         && !t.starts_with("#!")
                         && t.contains("prisma")
                         && t.contains("generat")
+                        && !continued
+                        && !in_statement(ssrc.line_start(top - 1) + ssrc.first_col(top - 1) - 1)
                     {
                         top -= 1;
                     } else {
@@ -335,6 +342,12 @@ fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String
             })
     };
     let (gen_stage, gen_workdir, install) = if let Some(g) = gens.iter().find(|g| used(g.stage)) {
+        if !g.certain {
+            unsure.push(format!(
+                "{} (line {}) looks like it generates the client, but prodsafe cannot follow it",
+                g.how, df.instructions[g.idx].line
+            ));
+        }
         let inst = installs
             .iter()
             .rfind(|i| {
@@ -575,6 +588,14 @@ fn move_one(p: &Project, ctx: &ImageCtx, schema_rel: &str) -> Result<Fix, String
             .name
             .clone()
             .unwrap_or_else(|| gen_stage.to_string());
+        if !from
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(format!(
+                "the stage name `{from}` is not a plain name; copy the client by hand"
+            ));
+        }
         let chown = chown
             .filter(|c| {
                 c.chars()
@@ -686,4 +707,27 @@ pub fn move_fix_for(p: &Project, img: Option<&crate::graph::ImageNode>) -> Resul
     )?;
     let ctx = image_ctx(p, img).ok_or("the Dockerfile has no stage")?;
     move_to_build(p, &ctx)
+}
+
+/// Byte offsets where the shell's comments start (on the syntax tree:
+/// never a `#` inside a string or heredoc).
+fn comment_starts(text: &str) -> std::collections::HashSet<usize> {
+    let mut out = std::collections::HashSet::new();
+    let Some(tree) =
+        crate::formats::treesitter::with_parser(crate::formats::treesitter::Grammar::Bash, |p| {
+            crate::formats::shell::parse_bounded(p, text)
+        })
+    else {
+        return out;
+    };
+    let mut stack = vec![tree.root_node()];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "comment" {
+            out.insert(n.start_byte());
+            continue;
+        }
+        let mut c = n.walk();
+        stack.extend(n.children(&mut c));
+    }
+    out
 }

@@ -143,14 +143,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
     }
 }
 
-/// `.npmrc` settings pnpm writes into the lockfile's `settings:`.
-const LOCKFILE_SETTINGS: &[&str] = &[
-    "auto-install-peers",
-    "exclude-links-from-lockfile",
-    "dedupe-peer-dependents",
-    "resolve-peers-from-workspace-root",
-    "inject-workspace-packages",
-    "peers-suffix-max-length",
+/// `.npmrc` settings pnpm writes into the lockfile's `settings:`, with
+/// pnpm's defaults (a default value changes nothing).
+const LOCKFILE_SETTINGS: &[(&str, &str)] = &[
+    ("auto-install-peers", "true"),
+    ("exclude-links-from-lockfile", "false"),
+    ("dedupe-peer-dependents", "true"),
+    ("resolve-peers-from-workspace-root", "true"),
+    ("inject-workspace-packages", "false"),
+    ("peers-suffix-max-length", "1000"),
 ];
 
 /// Why a frozen install could break this build: the lockfile and the
@@ -227,8 +228,10 @@ fn manifests_blocker(
                 let npmrc = crate::project::join(ld, ".npmrc").unwrap_or_default();
                 let sets_lockfile = p.file(&npmrc).is_some_and(|f| {
                     f.text.lines().any(|l| {
-                        let k = l.split('=').next().unwrap_or("").trim();
-                        LOCKFILE_SETTINGS.contains(&k)
+                        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                        LOCKFILE_SETTINGS
+                            .iter()
+                            .any(|(name, default)| k.trim() == *name && v.trim() != *default)
                     })
                 });
                 if sets_lockfile && ctx_origin(&at(".npmrc")).is_none() {

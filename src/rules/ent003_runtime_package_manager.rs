@@ -467,7 +467,7 @@ pub fn migration_service_fix(
             Some(Origin::Context(rel)) => p.package_json(&rel),
             _ => None,
         };
-        if !pj.is_some_and(|x| x.dep("prisma").is_some()) {
+        if pj.and_then(|x| x.dep("prisma")).is_none() {
             continue;
         }
         let end = st.instrs.end;
