@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{plan_diff, plan_root, run_root, write_plan, Common};
+use crate::engine::{plan_diff, plan_diff_from_cwd, plan_root, run_target, write_plan, Common, Target};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Skip {
@@ -42,12 +42,15 @@ pub struct RepoResult {
 pub struct Options {
     pub diff: bool,
     pub unsafe_fixes: bool,
+    /// Patch paths from the current folder (several roots or file
+    /// arguments on stdout) instead of from each root.
+    pub from_cwd: bool,
 }
 
 /// Runs one repository: check, plan, then write or produce its patch.
-pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
+pub fn process(target: &Target, common: &Common, opts: &Options) -> RepoResult {
     let mut r = RepoResult {
-        root: root.display().to_string(),
+        root: target.root.display().to_string(),
         name: String::new(),
         patch: None,
         findings: 0,
@@ -61,7 +64,7 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         errors: vec![],
         diff: vec![],
     };
-    let run = match run_root(root, common) {
+    let run = match run_target(target, common) {
         Ok(run) => run,
         Err(e) => {
             r.errors.push(e.to_string());
@@ -102,7 +105,11 @@ pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
         .collect();
     r.findings_left = r.findings - r.fixes_applied;
     if opts.diff {
-        r.diff = plan_diff(&run, &plan);
+        r.diff = if opts.from_cwd {
+            plan_diff_from_cwd(&run, &plan)
+        } else {
+            plan_diff(&run, &plan)
+        };
     } else {
         r.errors.extend(write_plan(&run, &plan));
     }
@@ -202,7 +209,7 @@ pub fn status_line(r: &RepoResult, diff: bool) -> String {
 }
 
 pub struct BatchArgs {
-    pub roots: Vec<PathBuf>,
+    pub roots: Vec<Target>,
     pub jobs: usize,
     pub patch_dir: Option<PathBuf>,
     pub opts: Options,
@@ -210,7 +217,8 @@ pub struct BatchArgs {
 
 /// Runs many repos; returns the exit code.
 pub fn run(args: BatchArgs, common: &Common) -> i32 {
-    let names = names(&args.roots);
+    let paths: Vec<PathBuf> = args.roots.iter().map(|t| t.root.clone()).collect();
+    let names = names(&paths);
     let tty = std::io::stderr().is_terminal();
     let bar = (tty && args.roots.len() > 1).then(|| {
         let b = indicatif::ProgressBar::new(args.roots.len() as u64);

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use crate::formats::{appcode, compose, dockerfile};
 use crate::source::LoadError;
 
+/// Whether a path (relative to the root) is excluded from the walk.
+pub type Excluded = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Compose,
@@ -77,17 +80,23 @@ pub fn rel_path(root: &Path, p: &Path) -> String {
         .join("/")
 }
 
-pub fn walk(root: &Path, exclude: &[String]) -> Walk {
+/// Walks `root`; `excluded` (given paths relative to the root) prunes
+/// folders and drops files.
+pub fn walk(root: &Path, excluded: Excluded) -> Walk {
     let mut out = Walk::default();
+    let top = root.to_path_buf();
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(true)
         .git_exclude(true)
         .require_git(false)
         .follow_links(false)
-        .filter_entry(|e| {
+        .filter_entry(move |e| {
             let n = e.file_name().to_string_lossy();
-            !(n == "node_modules" || n == ".git" || n == "target")
+            if n == "node_modules" || n == ".git" || n == "target" {
+                return false;
+            }
+            e.depth() == 0 || !excluded(&rel_path(&top, e.path()))
         })
         .build();
     for entry in walker {
@@ -111,12 +120,6 @@ pub fn walk(root: &Path, exclude: &[String]) -> Walk {
                     continue;
                 }
                 let rel = rel_path(root, entry.path());
-                if exclude
-                    .iter()
-                    .any(|x| rel == *x || rel.starts_with(&format!("{}/", x.trim_end_matches('/'))))
-                {
-                    continue;
-                }
                 out.all_paths.push(rel.clone());
                 if let Some(kind) = classify(&rel) {
                     out.files.push(Discovered {

@@ -1,7 +1,8 @@
-//! The engine under the command line: load a root, run the rules, plan the
-//! fixes, diff and write them. `cli`, `batch` and `interactive` all call it;
-//! it calls none of them.
+//! The engine under the command line: resolve what to scan, load a root,
+//! run the rules, plan the fixes, diff and write them. `cli`, `check`,
+//! `batch` and `interactive` call it; it calls none of them.
 
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
@@ -14,30 +15,59 @@ use crate::render;
 use crate::source::{with_bom, LoadError};
 use crate::templates::Templates;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
+    #[default]
     Auto,
     Always,
     Never,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct Common {
-    /// Repositories or folders to scan.
+    /// Repositories, folders or files to scan. A file is checked in the
+    /// context of its repository (the nearest folder above it holding
+    /// `.git` or a prodsafe.toml) and only its findings are reported.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Only these rules (codes, prefixes like CMP, or names; comma-separated).
+    /// Replaces the config's `select`.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
-    /// Skip these rules.
+    /// Rules added to the selection.
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
+    /// Skip these rules (added to the config's `ignore`).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
     /// Folder of templates overriding the built-in ones.
     #[arg(long)]
     pub templates: Option<PathBuf>,
-    /// When to color output.
+    /// Use this configuration file instead of the nearest prodsafe.toml.
+    #[arg(long, conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long)]
+    pub isolated: bool,
+    /// When to color output (NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE and
+    /// TERM=dumb are honoured with `auto`).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Set by `fix` when it writes: files with uncommitted changes are then
+    /// left alone unless `allow_dirty`.
+    #[arg(skip)]
+    pub writes: bool,
+    #[arg(skip)]
+    pub allow_dirty: bool,
+}
+
+/// What to scan in one root: everything, or only some files of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The root as shown (relative to the current folder when below it).
+    pub root: PathBuf,
+    /// Files (relative to the root) whose findings are reported; None: all.
+    pub only: Option<BTreeSet<String>>,
 }
 
 pub struct RootRun {
@@ -45,22 +75,239 @@ pub struct RootRun {
     pub findings: Vec<Finding>,
     /// Findings silenced by inline suppressions.
     pub suppressed: usize,
+    /// Findings dropped by `per-file-ignores`.
+    pub ignored_per_file: usize,
     pub unused_ignores: Vec<crate::suppress::Suppression>,
     pub ignores_without_reason: Vec<crate::suppress::Suppression>,
+    /// Files given on the command line (relative to the root).
+    pub only: Option<BTreeSet<String>>,
+    /// Files given on the command line that prodsafe did not read, with why.
+    pub unchecked: Vec<(String, String)>,
+    /// Files with uncommitted changes, when `fix` writes without
+    /// `--allow-dirty` (relative to the root).
+    pub dirty: HashSet<String>,
+    /// Fixes dropped because their text still holds a template placeholder.
+    pub template_errors: Vec<LoadError>,
 }
 
+impl RootRun {
+    /// Whether nothing prodsafe reads was found under the root.
+    pub fn found_nothing(&self) -> bool {
+        self.project.files.is_empty()
+    }
+
+    /// Everything requested was read and checked (no load error, no file
+    /// argument left unread, something to check).
+    pub fn fully_checked(&self) -> bool {
+        self.project.errors.is_empty()
+            && self.unchecked.is_empty()
+            && self.template_errors.is_empty()
+            && !self.found_nothing()
+    }
+}
+
+/// Whether to colour a stream: `--color`, else NO_COLOR (non-empty),
+/// FORCE_COLOR, CLICOLOR_FORCE, CLICOLOR, TERM=dumb and whether the stream
+/// is a terminal, as anstream decides.
 pub fn color_enabled(c: ColorChoice) -> bool {
+    color_for(c, &std::io::stdout())
+}
+
+pub fn color_for<S: anstream::stream::RawStream>(c: ColorChoice, stream: &S) -> bool {
     match c {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none() && console::Term::stdout().is_term()
+            if anstyle_query_no_color() {
+                return false;
+            }
+            // FORCE_COLOR (Node, many CI systems): anstream knows
+            // CLICOLOR_FORCE only.
+            if std::env::var("FORCE_COLOR")
+                .is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+            {
+                return true;
+            }
+            anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
         }
     }
 }
 
-/// Loads one root and runs the rules on it.
-pub fn run_root(root: &Path, common: &Common) -> Result<RootRun, LoadError> {
+fn anstyle_query_no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Rejects unknown rule codes or names in `--select`, `--extend-select`
+/// and `--ignore` (with a did-you-mean).
+pub fn validate_cli_selectors(common: &Common) -> Result<(), String> {
+    for (flag, list) in [
+        ("--select", &common.select),
+        ("--extend-select", &common.extend_select),
+        ("--ignore", &common.ignore),
+    ] {
+        for s in list {
+            crate::rules::check_selector(s).map_err(|e| format!("{flag}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Rejects unknown rule codes or names in a config file; stores
+/// `[severity]` keys given as names under their codes.
+pub fn validate_config_rules(cfg: &mut Config) -> Result<(), LoadError> {
+    for key in cfg.severity.keys() {
+        if crate::rules::find(key).is_none() {
+            return Err(cfg.error(
+                key,
+                format!("[severity]: {}", crate::rules::unknown_rule(key)),
+            ));
+        }
+    }
+    cfg.severity = cfg
+        .severity
+        .iter()
+        .map(|(k, v)| (crate::rules::find(k).unwrap().code.to_string(), v.clone()))
+        .collect();
+    for (key, list) in [
+        ("select", &cfg.select),
+        ("extend-select", &cfg.extend_select),
+        ("ignore", &cfg.ignore),
+    ] {
+        for s in list {
+            if let Err(e) = crate::rules::check_selector(s) {
+                return Err(cfg.error(&format!("\"{s}\""), format!("{key}: {e}")));
+            }
+        }
+    }
+    for (glob, codes) in &cfg.per_file_ignores {
+        for s in codes {
+            if let Err(e) = crate::rules::check_selector(s) {
+                return Err(cfg.error(glob, format!("per-file-ignores `{glob}`: {e}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The folder holding a file argument's repository: the nearest folder
+/// above it with `.git` or a config file, else the file's own folder.
+pub fn root_of_file(file: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let parent = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let mut dir = parent.clone();
+    loop {
+        if crate::config::is_repo_root(&dir)
+            || crate::config::FILE_NAMES.iter().any(|n| dir.join(n).is_file())
+        {
+            return dir;
+        }
+        match dir.parent() {
+            Some(p) => dir = p.to_path_buf(),
+            None => return parent,
+        }
+    }
+}
+
+/// `abs` as shown to the user: relative to the current folder when below
+/// it (`.` for the folder itself), else absolute.
+pub fn shown_path(abs: &Path) -> PathBuf {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| std::fs::canonicalize(c).ok());
+    let Some(cwd) = cwd else {
+        return abs.to_path_buf();
+    };
+    if let Ok(r) = abs.strip_prefix(&cwd) {
+        return if r.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            r.to_path_buf()
+        };
+    }
+    // A folder above the current one: `..`, `../..`.
+    match cwd.strip_prefix(abs) {
+        Ok(up) => up.components().map(|_| "..").collect::<Vec<_>>().join("/").into(),
+        Err(_) => abs.to_path_buf(),
+    }
+}
+
+/// Turns path arguments into targets: folders as they are, files grouped
+/// by the root of their repository. Missing paths and `-` are errors.
+pub fn resolve_paths(paths: &[PathBuf]) -> (Vec<Target>, Vec<LoadError>) {
+    let mut targets: Vec<Target> = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        let shown = p.display().to_string();
+        if shown == "-" {
+            errors.push(LoadError {
+                rel: shown,
+                line: None,
+                message: "reading from stdin is not supported: pass the file's path".into(),
+            });
+            continue;
+        }
+        let meta = match std::fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.push(LoadError {
+                    rel: shown,
+                    line: None,
+                    message: if e.kind() == std::io::ErrorKind::NotFound {
+                        "no such file or directory".into()
+                    } else {
+                        format!("cannot read: {e}")
+                    },
+                });
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let t = Target {
+                root: p.clone(),
+                only: None,
+            };
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+            continue;
+        }
+        let root_abs = root_of_file(p);
+        let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        let rel = crate::discover::rel_path(&root_abs, &abs);
+        let root = shown_path(&root_abs);
+        match targets
+            .iter_mut()
+            .find(|t| t.root == root && t.only.is_some())
+        {
+            Some(t) => {
+                t.only.as_mut().unwrap().insert(rel);
+            }
+            None => targets.push(Target {
+                root,
+                only: Some([rel].into_iter().collect()),
+            }),
+        }
+    }
+    (targets, errors)
+}
+
+/// Loads one root (or a file argument's root) and runs the rules on it.
+pub fn run_root(path: &Path, common: &Common) -> Result<RootRun, LoadError> {
+    let (targets, errors) = resolve_paths(std::slice::from_ref(&path.to_path_buf()));
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    run_target(&targets[0], common)
+}
+
+/// The kinds of files prodsafe reads, for messages.
+pub const READS: &str =
+    "compose files, Dockerfiles, entrypoint scripts, GitHub workflows, nginx configs, Prisma schemas, \
+     and app entries with the modules they import";
+
+/// Loads a target's root and runs the rules on it.
+pub fn run_target(t: &Target, common: &Common) -> Result<RootRun, LoadError> {
+    let root = &t.root;
     if !root.exists() {
         return Err(LoadError {
             rel: root.display().to_string(),
@@ -68,55 +315,264 @@ pub fn run_root(root: &Path, common: &Common) -> Result<RootRun, LoadError> {
             message: "no such file or directory".into(),
         });
     }
-    let config = Config::load(root)?;
-    let tdir = common
-        .templates
-        .clone()
-        .or_else(|| config.templates.as_ref().map(|t| root.join(t)));
+    let mut config = Config::resolve(root, common.config.as_deref(), common.isolated)?;
+    validate_config_rules(&mut config)?;
+    let tdir = common.templates.clone().or_else(|| config.templates_dir());
     let templates = Templates::with_overrides(tdir.as_deref()).map_err(|e| LoadError {
-        rel: root.display().to_string(),
+        rel: tdir
+            .as_ref()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
         line: None,
-        message: e,
+        message: e
+            .strip_prefix(&format!("{}: ", tdir.as_ref().unwrap().display()))
+            .map(str::to_string)
+            .unwrap_or(e.clone()),
     })?;
-    // `--select` replaces the config's selection; `--ignore` adds to it.
-    let select = if common.select.is_empty() {
+    // `--select` replaces the config's selection; `--ignore` and the
+    // extend-selects add to it.
+    let mut select = if common.select.is_empty() {
         config.select.clone()
     } else {
         common.select.clone()
     };
+    if !select.is_empty() {
+        select.extend(config.extend_select.iter().cloned());
+        select.extend(common.extend_select.iter().cloned());
+    }
     let mut ignore = config.ignore.clone();
     ignore.extend(common.ignore.iter().cloned());
+    let per_file = config.per_file_matchers(root);
     let project = Project::load(root, config, templates);
-    let findings = crate::rules::run(&project, &select, &ignore);
+    let mut findings = crate::rules::run(&project, &select, &ignore);
+    let before = findings.len();
+    findings.retain(|f| {
+        !per_file.iter().any(|(m, codes)| {
+            m.is_match(&f.path)
+                && crate::rules::find(f.code).is_some_and(|r| crate::rules::matches(r, codes))
+        })
+    });
+    let ignored_per_file = before - findings.len();
+    let ps002_on = (select.is_empty()
+        || crate::rules::matches(&crate::rules::ps002_unknown_ignore_code::RULE, &select))
+        && !crate::rules::matches(&crate::rules::ps002_unknown_ignore_code::RULE, &ignore);
+    if ps002_on {
+        findings.extend(crate::rules::ps002_unknown_ignore_code::findings(&project));
+    }
     let filtered = crate::suppress::filter(&project, findings);
+    let mut findings = filtered.kept;
+    fill_ends(&project, &mut findings);
+    let template_errors = drop_unfilled_templates(&mut findings);
+    let mut unchecked = Vec::new();
+    if let Some(only) = &t.only {
+        findings.retain(|f| only.contains(&f.path));
+        for rel in only {
+            if project.by_rel.contains_key(rel)
+                || project.errors.iter().any(|e| &e.rel == rel)
+            {
+                continue;
+            }
+            let why = if project.config.exclude_matcher(root).is_match(rel) {
+                "excluded by the config's `exclude`".to_string()
+            } else if crate::discover::classify(rel).is_some() {
+                "ignored (.gitignore) or not reached from the root".to_string()
+            } else {
+                format!("not a file prodsafe reads ({READS})")
+            };
+            unchecked.push((rel.clone(), why));
+        }
+    }
+    findings.sort_by_key(|f| f.sort_key());
+    let unused_ignores = filtered
+        .unused
+        .into_iter()
+        .filter(|s| t.only.as_ref().is_none_or(|o| o.contains(&s.path)))
+        .collect();
+    let ignores_without_reason = filtered
+        .without_reason
+        .into_iter()
+        .filter(|s| t.only.as_ref().is_none_or(|o| o.contains(&s.path)))
+        .collect();
+    let dirty = if common.writes && !common.allow_dirty {
+        git_dirty(root)
+    } else {
+        HashSet::new()
+    };
     Ok(RootRun {
         project,
-        findings: filtered.kept,
+        findings,
         suppressed: filtered.suppressed,
-        unused_ignores: filtered.unused,
-        ignores_without_reason: filtered.without_reason,
+        ignored_per_file,
+        unused_ignores,
+        ignores_without_reason,
+        only: t.only.clone(),
+        unchecked,
+        dirty,
+        template_errors,
     })
 }
 
+/// Gives every finding whose rule left its end at the start the end of the
+/// word at the start (on that line), so every output has a span.
+pub fn fill_ends(p: &Project, findings: &mut [Finding]) {
+    for f in findings {
+        if (f.end_line, f.end_column) != (f.line, f.column) && f.end_line >= f.line {
+            continue;
+        }
+        f.end_line = f.line;
+        f.end_column = f.column;
+        let Some(src) = p.file(&f.path) else { continue };
+        if f.line == 0 || f.line > src.line_count() {
+            continue;
+        }
+        let text = src.line_text(f.line).trim_end_matches('\r');
+        let rest: Vec<char> = text.chars().skip(f.column.saturating_sub(1)).collect();
+        let word = rest.iter().take_while(|c| !c.is_whitespace()).count();
+        f.end_column = f.column + word.max(usize::from(!rest.is_empty()));
+    }
+}
+
+/// Drops fixes whose text still holds a `{{placeholder}}` prodsafe fills
+/// (a template override or a rule left it): never a fix with a
+/// placeholder in it. Returns one error per such fix.
+fn drop_unfilled_templates(findings: &mut [Finding]) -> Vec<LoadError> {
+    let names: HashSet<&str> = crate::templates::filled_names().collect();
+    let mut errors = Vec::new();
+    for f in findings {
+        let Some(fix) = &f.fix else { continue };
+        let left: Vec<String> = fix
+            .changes
+            .iter()
+            .flat_map(|c| c.edits.iter())
+            .flat_map(|e| crate::templates::placeholders(&e.text))
+            .filter(|p| names.contains(p.as_str()))
+            .collect();
+        if let Some(ph) = left.first() {
+            let why = format!("the fix's template leaves `{{{{{ph}}}}}` unfilled");
+            errors.push(LoadError {
+                rel: f.path.clone(),
+                line: Some(f.line),
+                message: format!("{}: {why}; fix dropped", f.code),
+            });
+            f.fix = None;
+            f.no_fix_reason = Some(why);
+        }
+    }
+    errors
+}
+
+/// Files with uncommitted changes (modified, staged or untracked) under a
+/// root in a git work tree, relative to the root; empty outside git.
+pub fn git_dirty(root: &Path) -> HashSet<String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    let Some(prefix) = git(&["rev-parse", "--show-prefix"]) else {
+        return HashSet::new();
+    };
+    let prefix = String::from_utf8_lossy(&prefix).trim().to_string();
+    let Some(status) = git(&["status", "--porcelain=v1", "-z", "--untracked-files=all"]) else {
+        return HashSet::new();
+    };
+    let mut out = HashSet::new();
+    let mut entries = status.split(|b| *b == 0).filter(|e| !e.is_empty());
+    while let Some(e) = entries.next() {
+        if e.len() < 4 {
+            continue;
+        }
+        let xy = &e[..2];
+        let path = String::from_utf8_lossy(&e[3..]).into_owned();
+        if xy[0] == b'R' || xy[0] == b'C' {
+            entries.next(); // the old name
+        }
+        if let Some(rel) = path.strip_prefix(&prefix) {
+            out.insert(rel.to_string());
+        }
+    }
+    out
+}
+
+/// Why a fix cannot be applied in this run, if it cannot: it edits a file
+/// outside the files given, or a file with uncommitted changes.
+pub fn refusal(run: &RootRun, f: &Finding) -> Option<String> {
+    let fix = f.fix.as_ref()?;
+    if let Some(only) = &run.only {
+        let outside: Vec<&str> = fix.paths().filter(|p| !only.contains(*p)).collect();
+        if !outside.is_empty() {
+            return Some(format!(
+                "the fix also edits {} (not among the files given): pass {} too, or run on the folder",
+                outside.join(", "),
+                if outside.len() == 1 { "it" } else { "them" }
+            ));
+        }
+    }
+    let dirty: Vec<&str> = fix.paths().filter(|p| run.dirty.contains(*p)).collect();
+    if !dirty.is_empty() {
+        return Some(format!(
+            "{} {} uncommitted changes: commit or stash them, or pass --allow-dirty",
+            dirty.join(", "),
+            if dirty.len() == 1 { "has" } else { "have" }
+        ));
+    }
+    None
+}
+
 /// The plan for one root with the default acceptance (safe fixes, unsafe
-/// ones when asked).
+/// ones when asked); fixes refused for this run are listed as skipped.
 pub fn plan_root(run: &RootRun, unsafe_fixes: bool) -> Plan {
-    plan::plan(&run.project, &run.findings, &|_, f| {
+    let wanted = |f: &Finding| {
         f.fix
             .as_ref()
             .is_some_and(|x| x.safety == Safety::Safe || unsafe_fixes)
-    })
+    };
+    let mut plan = plan::plan(&run.project, &run.findings, &|_, f| {
+        wanted(f) && refusal(run, f).is_none()
+    });
+    for (i, f) in run.findings.iter().enumerate() {
+        if wanted(f) {
+            if let Some(reason) = refusal(run, f) {
+                plan.skipped.push(plan::Skipped { finding: i, reason });
+            }
+        }
+    }
+    plan
 }
 
 /// The unified diff of a plan (paths relative to the root).
 pub fn plan_diff(run: &RootRun, plan: &Plan) -> Vec<u8> {
+    plan_diff_under(run, plan, "")
+}
+
+/// The unified diff of a plan with `prefix/` before every path (the root
+/// as shown, for a patch that applies from the current folder).
+pub fn plan_diff_under(run: &RootRun, plan: &Plan, prefix: &str) -> Vec<u8> {
     let mut out = Vec::new();
+    let prefix = prefix.trim_end_matches('/');
     for fp in plan.changed() {
         let src = &run.project.files[fp.file];
         let new = with_bom(src.bom, fp.new_text.as_deref().unwrap());
-        out.extend(render::diff::unified(&fp.path, &src.full_text(), &new));
+        let path = if prefix.is_empty() || prefix == "." {
+            fp.path.clone()
+        } else {
+            format!("{prefix}/{}", fp.path)
+        };
+        out.extend(render::diff::unified(&path, &src.full_text(), &new));
     }
     out
+}
+
+/// The diff of a plan with paths as `check` shows them (from the current
+/// folder).
+pub fn plan_diff_from_cwd(run: &RootRun, plan: &Plan) -> Vec<u8> {
+    let root = run.project.root.display().to_string();
+    plan_diff_under(run, plan, &root)
 }
 
 /// Writes a plan's verified files atomically. Returns per-file errors.

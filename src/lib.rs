@@ -8,7 +8,10 @@
 //! -> [`plan`] (merge edits, refuse overlaps) -> [`edit`] (apply, verify,
 //! write atomically) -> [`render`] (text, JSON, diffs).
 
+pub mod baseline;
 pub mod batch;
+pub mod check;
+pub mod commands;
 pub mod cli;
 pub mod config;
 pub mod discover;
@@ -25,6 +28,7 @@ pub mod project;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod safe_text;
 pub mod source;
 pub mod suppress;
 pub mod templates;

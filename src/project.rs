@@ -64,7 +64,8 @@ enum Parsed {
 
 impl Project {
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
-        let walk = discover::walk(root, &config.exclude);
+        let excluded = config.exclude_matcher(root);
+        let walk = discover::walk(root, std::sync::Arc::new(move |rel| excluded.is_match(rel)));
         let mut errors = walk.errors;
         // Read in parallel; keep discovery order.
         let read: Vec<(FileKind, Result<SourceFile, LoadError>)> = walk

@@ -5,7 +5,8 @@ use crate::project::Project;
 
 /// Escapes text for a Markdown table cell.
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::render::escape(&s.replace('\n', " "))
+        .replace('|', "\\|")
 }
 
 pub fn table(rows: &[(&Project, &Finding)]) -> String {
@@ -25,7 +26,7 @@ pub fn table(rows: &[(&Project, &Finding)]) -> String {
             f.severity.as_str(),
             f.code,
             f.name,
-            crate::render::text::display_path(p, &f.path),
+            cell(&crate::render::text::display_path(p, &f.path)).replace('`', "'"),
             f.line,
             cell(&f.message),
             cell(&fix)

@@ -5,7 +5,7 @@ use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "ENT003",
-    name: "runtime-package-manager",
+    name: "entrypoint-package-manager",
     severity: Severity::Critical,
     fix: FixKind::None,
     summary: "Entrypoint runs a package manager at container start",

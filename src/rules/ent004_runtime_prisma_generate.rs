@@ -5,7 +5,7 @@ use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "ENT004",
-    name: "runtime-prisma-generate",
+    name: "entrypoint-prisma-generate",
     severity: Severity::High,
     fix: FixKind::Sometimes(Safety::Unsafe),
     summary: "Entrypoint runs `prisma generate` at container start",

@@ -1,0 +1,272 @@
+//! The commands besides `check`: `fix` (one root or many, batch or
+//! interactive), `inventory`, `report`, `rules`, `explain`, and the rule
+//! pages under `docs/rules/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::print_errors;
+use crate::engine::{self, run_root, Common, RootRun};
+use crate::render::escape;
+
+/// More threads than this never help (the work is I/O and parsing per
+/// repository on a few cores) and thousands make thread creation fail.
+pub const MAX_JOBS: usize = 256;
+
+pub struct FixOptions {
+    pub common: Common,
+    pub diff: bool,
+    pub unsafe_fixes: bool,
+    pub interactive: bool,
+    pub patch_dir: Option<PathBuf>,
+    pub repos_from: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub shard: Option<String>,
+    pub allow_dirty: bool,
+}
+
+/// `--jobs`: at least 1, at most [`MAX_JOBS`] (said on stderr when capped);
+/// the number of cores by default.
+pub fn jobs(asked: Option<usize>) -> usize {
+    match asked {
+        Some(n) if n > MAX_JOBS => {
+            eprintln!("warning: --jobs {n} capped at {MAX_JOBS}");
+            MAX_JOBS
+        }
+        Some(n) => n.max(1),
+        None => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+    }
+}
+
+pub fn fix(a: FixOptions) -> i32 {
+    if let Err(e) = engine::validate_cli_selectors(&a.common) {
+        eprintln!("error: {e}");
+        return 2;
+    }
+    let mut paths = a.common.paths.clone();
+    if let Some(list) = &a.repos_from {
+        match crate::batch::read_list(list) {
+            Ok(mut l) => {
+                if a.common.paths == [PathBuf::from(".")] {
+                    paths.clear();
+                }
+                paths.append(&mut l);
+            }
+            Err(e) => {
+                eprintln!("error: {}", escape(&e));
+                return 2;
+            }
+        }
+    }
+    let (mut roots, errors) = engine::resolve_paths(&paths);
+    if !errors.is_empty() {
+        print_errors(&errors, ".");
+        return 2;
+    }
+    if let Some(s) = &a.shard {
+        match crate::batch::parse_shard(s) {
+            Ok((k, n)) => roots = crate::batch::shard(&roots, k, n),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    let mut common = a.common.clone();
+    common.writes = !a.diff;
+    common.allow_dirty = a.allow_dirty;
+    if a.interactive {
+        return crate::interactive::run(&roots, &common, a.unsafe_fixes);
+    }
+    let from_cwd = a.patch_dir.is_none() && (roots.len() > 1 || roots.iter().any(|t| t.only.is_some()));
+    crate::batch::run(
+        crate::batch::BatchArgs {
+            roots,
+            jobs: jobs(a.jobs),
+            patch_dir: a.patch_dir.clone(),
+            opts: crate::batch::Options {
+                diff: a.diff,
+                unsafe_fixes: a.unsafe_fixes,
+                from_cwd,
+            },
+        },
+        &common,
+    )
+}
+
+/// Loads one root with the default rules and hands it to `f`; exit code 2
+/// when loading failed, a file could not be read, or `f` says so.
+pub fn with_root(path: &Path, f: impl FnOnce(&RootRun) -> bool) -> i32 {
+    let common = Common {
+        paths: vec![path.to_path_buf()],
+        color: engine::ColorChoice::Never,
+        ..Common::default()
+    };
+    let root = path.display().to_string();
+    match run_root(path, &common) {
+        Ok(r) => {
+            if r.found_nothing() {
+                eprintln!(
+                    "warning: no compose file, Dockerfile, entrypoint, workflow or app entry found under {}",
+                    escape(&root)
+                );
+            }
+            let ok = f(&r);
+            print_errors(&r.project.errors, &root);
+            if ok && r.project.errors.is_empty() {
+                0
+            } else {
+                2
+            }
+        }
+        Err(e) => {
+            print_errors(&[e], &root);
+            2
+        }
+    }
+}
+
+pub fn inventory(path: &Path, format: &str) -> i32 {
+    with_root(path, |r| {
+        let inv = crate::inventory::build(&r.project);
+        match format {
+            "markdown" => print!(
+                "{}\n{}",
+                crate::inventory::markdown(&inv),
+                crate::inventory::surface_markdown(&inv)
+            ),
+            "json" => println!("{}", serde_json::to_string_pretty(&inv).unwrap()),
+            _ => print!("{}", escape_lines(&crate::inventory::text(&inv))),
+        }
+        true
+    })
+}
+
+fn escape_lines(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::render::escape_lines(s)
+}
+
+pub fn report(path: &Path, output: Option<&Path>) -> i32 {
+    with_root(path, |r| {
+        let name = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| path.display().to_string());
+        let date = std::env::var("PRODSAFE_DATE").unwrap_or_else(|_| today());
+        let text = crate::report::render(&r.project, &r.findings, &name, &date);
+        match output {
+            Some(o) => match crate::edit::write_atomic(o, text.as_bytes(), 0o644) {
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!("error: {}: cannot write: {e}", o.display());
+                    false
+                }
+            },
+            None => {
+                print!("{}", escape_lines(&text));
+                true
+            }
+        }
+    })
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`, without a date crate.
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub fn rules_text() -> String {
+    let mut s = format!(
+        "{:<8} {:<28} {:<9} {:<20} summary\n",
+        "code", "name", "severity", "fix"
+    );
+    for r in crate::rules::all() {
+        s.push_str(&format!(
+            "{:<8} {:<28} {:<9} {:<20} {}\n",
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            r.fix.describe(),
+            r.summary
+        ));
+    }
+    s
+}
+
+/// The rule table the README carries (a test keeps it current).
+pub fn rules_markdown() -> String {
+    let mut s = String::from("| Code | Name | Severity | Fix | Summary |\n|---|---|---|---|---|\n");
+    for r in crate::rules::all() {
+        s.push_str(&format!(
+            "| [{}](docs/rules/{}.md) | `{}` | {} | {} | {} |\n",
+            r.code,
+            r.code,
+            r.name,
+            r.severity.as_str(),
+            r.fix.describe(),
+            crate::render::markdown::cell(r.summary)
+        ));
+    }
+    s
+}
+
+/// `rules --format json`: every rule with its metadata and doc link.
+pub fn rules_json() -> String {
+    let rows: Vec<serde_json::Value> = crate::rules::all()
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity.as_str(),
+                "fix": r.fix.describe(),
+                "summary": r.summary,
+                "url": crate::rules::doc_url(r.code),
+                "doc": r.doc,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows).unwrap() + "\n"
+}
+
+/// A rule's page: what `explain` prints and `docs/rules/<CODE>.md` holds.
+pub fn rule_page(r: &crate::rules::Rule) -> String {
+    format!(
+        "# {} ({}): {}\n\nSeverity: {}. Fix: {}.\n\n{}",
+        r.code,
+        r.name,
+        r.summary,
+        r.severity.as_str(),
+        r.fix.describe(),
+        r.doc
+    )
+}
+
+pub fn explain(rule: &str) -> i32 {
+    match crate::rules::find(rule) {
+        Some(r) => {
+            print!("{}", rule_page(r));
+            0
+        }
+        None => {
+            eprintln!("error: {}", crate::rules::unknown_rule(rule));
+            2
+        }
+    }
+}
