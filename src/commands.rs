@@ -270,3 +270,75 @@ pub fn explain(rule: &str) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
+    }
+
+    /// `docs/rules/<CODE>.md` (the SARIF helpUri and the text output's doc
+    /// link) and `docs/prodsafe.schema.json` are generated; this fails when
+    /// they are stale. `UPDATE_DOCS=1 cargo test --lib docs_are_current`
+    /// rewrites them.
+    #[test]
+    fn docs_are_current() {
+        let update = std::env::var_os("UPDATE_DOCS").is_some();
+        let rules_dir = docs_dir().join("rules");
+        let mut expected: Vec<(PathBuf, String)> = crate::rules::all()
+            .iter()
+            .map(|r| (rules_dir.join(format!("{}.md", r.code)), rule_page(r)))
+            .collect();
+        expected.push((
+            docs_dir().join("prodsafe.schema.json"),
+            crate::config::json_schema(),
+        ));
+        if update {
+            std::fs::create_dir_all(&rules_dir).unwrap();
+            for (p, text) in &expected {
+                std::fs::write(p, text).unwrap();
+            }
+        }
+        for (p, text) in &expected {
+            let on_disk = std::fs::read_to_string(p)
+                .unwrap_or_else(|_| panic!("{} is missing: UPDATE_DOCS=1 cargo test --lib docs_are_current", p.display()));
+            assert_eq!(&on_disk, text, "{} is stale: UPDATE_DOCS=1 cargo test --lib docs_are_current", p.display());
+        }
+        let pages = std::fs::read_dir(&rules_dir).unwrap().count();
+        assert_eq!(pages, crate::rules::all().len(), "docs/rules holds a page of no rule");
+    }
+
+    #[test]
+    fn rule_codes_and_names_are_unique() {
+        let mut codes = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        for r in crate::rules::all() {
+            assert!(codes.insert(r.code), "code {} twice", r.code);
+            assert!(names.insert(r.name), "name {} twice", r.name);
+        }
+    }
+
+    /// Every rule's explanation shows the problem and the fixed text.
+    #[test]
+    fn every_rule_has_a_problem_and_a_fixed_example() {
+        let mut missing = Vec::new();
+        for r in crate::rules::all() {
+            let ex = r.doc.split("## Example").nth(1).unwrap_or("");
+            let blocks = ex.split("## Fix").next().unwrap_or("").matches("```").count() / 2;
+            if blocks < 2 || !ex.contains("Fixed") {
+                missing.push(r.code);
+            }
+        }
+        assert!(missing.is_empty(), "no problem + fixed example in: {missing:?}");
+    }
+
+    #[test]
+    fn jobs_are_capped() {
+        assert_eq!(jobs(Some(100_000)), MAX_JOBS);
+        assert_eq!(jobs(Some(0)), 1);
+        assert_eq!(jobs(Some(3)), 3);
+        assert!(jobs(None) >= 1);
+    }
+}
