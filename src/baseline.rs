@@ -100,4 +100,3 @@ pub fn add_ignores(runs: &[&RootRun], any_error: bool) -> i32 {
     }
     code
 }
-

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{plan_diff, plan_diff_from_cwd, plan_root, run_target, write_plan, Common, Target};
+use crate::engine::{
+    plan_diff, plan_diff_from_cwd, plan_root, run_target, write_plan, Common, Target,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Skip {
@@ -291,7 +293,7 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     } else if args.opts.diff {
         let mut out = std::io::stdout().lock();
         for r in &results {
-            let _ = out.write_all(&r.diff);
+            let _ = out.write_all(&crate::engine::diff_for_stdout(&r.diff, common.color));
         }
     }
     if !args.opts.diff && args.roots.len() == 1 {

@@ -79,7 +79,8 @@ pub fn fix(a: FixOptions) -> i32 {
     if a.interactive {
         return crate::interactive::run(&roots, &common, a.unsafe_fixes);
     }
-    let from_cwd = a.patch_dir.is_none() && (roots.len() > 1 || roots.iter().any(|t| t.only.is_some()));
+    let from_cwd =
+        a.patch_dir.is_none() && (roots.len() > 1 || roots.iter().any(|t| t.only.is_some()));
     crate::batch::run(
         crate::batch::BatchArgs {
             roots,
@@ -302,12 +303,25 @@ mod tests {
             }
         }
         for (p, text) in &expected {
-            let on_disk = std::fs::read_to_string(p)
-                .unwrap_or_else(|_| panic!("{} is missing: UPDATE_DOCS=1 cargo test --lib docs_are_current", p.display()));
-            assert_eq!(&on_disk, text, "{} is stale: UPDATE_DOCS=1 cargo test --lib docs_are_current", p.display());
+            let on_disk = std::fs::read_to_string(p).unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: UPDATE_DOCS=1 cargo test --lib docs_are_current",
+                    p.display()
+                )
+            });
+            assert_eq!(
+                &on_disk,
+                text,
+                "{} is stale: UPDATE_DOCS=1 cargo test --lib docs_are_current",
+                p.display()
+            );
         }
         let pages = std::fs::read_dir(&rules_dir).unwrap().count();
-        assert_eq!(pages, crate::rules::all().len(), "docs/rules holds a page of no rule");
+        assert_eq!(
+            pages,
+            crate::rules::all().len(),
+            "docs/rules holds a page of no rule"
+        );
     }
 
     #[test]
@@ -326,12 +340,21 @@ mod tests {
         let mut missing = Vec::new();
         for r in crate::rules::all() {
             let ex = r.doc.split("## Example").nth(1).unwrap_or("");
-            let blocks = ex.split("## Fix").next().unwrap_or("").matches("```").count() / 2;
+            let blocks = ex
+                .split("## Fix")
+                .next()
+                .unwrap_or("")
+                .matches("```")
+                .count()
+                / 2;
             if blocks < 2 || !ex.contains("Fixed") {
                 missing.push(r.code);
             }
         }
-        assert!(missing.is_empty(), "no problem + fixed example in: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "no problem + fixed example in: {missing:?}"
+        );
     }
 
     #[test]

@@ -167,7 +167,11 @@ pub fn is_duration(s: &str) -> bool {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
         let num = &rest[..num_len];
-        if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1 {
+        if num.is_empty()
+            || num.starts_with('.')
+            || num.ends_with('.')
+            || num.matches('.').count() > 1
+        {
             return false;
         }
         rest = &rest[num_len..];
@@ -193,7 +197,11 @@ fn is_zero_duration(s: &str) -> bool {
 impl Config {
     /// The configuration for a scanned root: `explicit` (`--config`) when
     /// given, none with `isolated`, else the nearest file upward.
-    pub fn resolve(root: &Path, explicit: Option<&Path>, isolated: bool) -> Result<Config, LoadError> {
+    pub fn resolve(
+        root: &Path,
+        explicit: Option<&Path>,
+        isolated: bool,
+    ) -> Result<Config, LoadError> {
         if let Some(file) = explicit {
             return Config::load_file(file);
         }
@@ -231,11 +239,7 @@ impl Config {
     }
 
     pub fn parse(name: &str, text: &str) -> Result<Config, LoadError> {
-        let line_of = |needle: &str| {
-            text.lines()
-                .position(|l| l.contains(needle))
-                .map(|i| i + 1)
-        };
+        let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).map(|i| i + 1);
         let err = |needle: &str, message: String| LoadError {
             rel: name.into(),
             line: line_of(needle),
@@ -258,7 +262,10 @@ impl Config {
         }
         for glob in cfg.per_file_ignores.keys() {
             if let Err(e) = globset::Glob::new(glob) {
-                return Err(err(glob, format!("per-file-ignores: `{glob}` is not a glob: {e}")));
+                return Err(err(
+                    glob,
+                    format!("per-file-ignores: `{glob}` is not a glob: {e}"),
+                ));
             }
         }
         for x in &cfg.exclude {
@@ -279,11 +286,17 @@ impl Config {
                 ));
             }
             if !zero_ok && is_zero_duration(v) {
-                return Err(err(key, format!("[healthcheck] {key} must be longer than 0")));
+                return Err(err(
+                    key,
+                    format!("[healthcheck] {key} must be longer than 0"),
+                ));
             }
         }
         if hc.retries == 0 {
-            return Err(err("retries", "[healthcheck] retries must be at least 1".into()));
+            return Err(err(
+                "retries",
+                "[healthcheck] retries must be at least 1".into(),
+            ));
         }
         cfg.text = text.to_string();
         Ok(cfg)
@@ -428,10 +441,21 @@ mod tests {
 
     #[test]
     fn durations() {
-        for ok in ["30s", "1m30s", "500ms", "1.5s", "2h", "0s", "10us", "1h2m3s4ms"] {
+        for ok in [
+            "30s",
+            "1m30s",
+            "500ms",
+            "1.5s",
+            "2h",
+            "0s",
+            "10us",
+            "1h2m3s4ms",
+        ] {
             assert!(is_duration(ok), "{ok}");
         }
-        for bad in ["", "30", "s", "thirty", "1.s", ".5s", "10 s", "-1s", "1d", "1m30", "5sec"] {
+        for bad in [
+            "", "30", "s", "thirty", "1.s", ".5s", "10 s", "-1s", "1d", "1m30", "5sec",
+        ] {
             assert!(!is_duration(bad), "{bad}");
         }
     }
@@ -439,10 +463,18 @@ mod tests {
     #[test]
     fn healthcheck_values_are_validated() {
         for (text, needle, line) in [
-            ("[healthcheck]\ninterval = \"thirty\"\n", "not a duration", 2),
+            (
+                "[healthcheck]\ninterval = \"thirty\"\n",
+                "not a duration",
+                2,
+            ),
             ("[healthcheck]\ntimeout = \"0s\"\n", "longer than 0", 2),
             ("\n[healthcheck]\nretries = 0\n", "at least 1", 3),
-            ("[healthcheck]\nstart_period = \"20\"\n", "not a duration", 2),
+            (
+                "[healthcheck]\nstart_period = \"20\"\n",
+                "not a duration",
+                2,
+            ),
         ] {
             let e = Config::parse("p.toml", text).unwrap_err();
             assert!(e.message.contains(needle), "{text}: {}", e.message);

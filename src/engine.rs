@@ -123,8 +123,7 @@ pub fn color_for<S: anstream::stream::RawStream>(c: ColorChoice, stream: &S) -> 
             }
             // FORCE_COLOR (Node, many CI systems): anstream knows
             // CLICOLOR_FORCE only.
-            if std::env::var("FORCE_COLOR")
-                .is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+            if std::env::var("FORCE_COLOR").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
             {
                 return true;
             }
@@ -197,7 +196,9 @@ pub fn root_of_file(file: &Path) -> PathBuf {
     let mut dir = parent.clone();
     loop {
         if crate::config::is_repo_root(&dir)
-            || crate::config::FILE_NAMES.iter().any(|n| dir.join(n).is_file())
+            || crate::config::FILE_NAMES
+                .iter()
+                .any(|n| dir.join(n).is_file())
         {
             return dir;
         }
@@ -226,7 +227,12 @@ pub fn shown_path(abs: &Path) -> PathBuf {
     }
     // A folder above the current one: `..`, `../..`.
     match cwd.strip_prefix(abs) {
-        Ok(up) => up.components().map(|_| "..").collect::<Vec<_>>().join("/").into(),
+        Ok(up) => up
+            .components()
+            .map(|_| "..")
+            .collect::<Vec<_>>()
+            .join("/")
+            .into(),
         Err(_) => abs.to_path_buf(),
     }
 }
@@ -367,9 +373,7 @@ pub fn run_target(t: &Target, common: &Common) -> Result<RootRun, LoadError> {
     if let Some(only) = &t.only {
         findings.retain(|f| only.contains(&f.path));
         for rel in only {
-            if project.by_rel.contains_key(rel)
-                || project.errors.iter().any(|e| &e.rel == rel)
-            {
+            if project.by_rel.contains_key(rel) || project.errors.iter().any(|e| &e.rel == rel) {
                 continue;
             }
             let why = if project.config.exclude_matcher(root).is_match(rel) {
@@ -590,4 +594,16 @@ pub fn write_plan_files(p: &Project, plan: &Plan) -> Vec<String> {
         }
     }
     errs
+}
+
+/// A patch as printed on stdout: raw bytes (for `git apply`) unless stdout
+/// is a terminal with colour on, then coloured with control characters
+/// from the files made visible.
+pub fn diff_for_stdout(diff: &[u8], color: ColorChoice) -> Vec<u8> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && color_enabled(color) {
+        render::text::colorize(diff, true).into_bytes()
+    } else {
+        diff.to_vec()
+    }
 }

@@ -20,7 +20,7 @@ use crate::engine::{
 };
 use crate::finding::{Finding, Safety};
 use crate::plan;
-use crate::render::{escape, escape_lines};
+use crate::render::escape;
 
 /// The first paragraph of a rule doc's "Why" section.
 pub fn why(doc: &str) -> String {
@@ -37,42 +37,7 @@ pub fn why(doc: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A diff for the terminal: control characters from the files made
-/// visible (`\r` of CRLF shown as `␍`), coloured when asked.
-pub fn colorize(diff: &[u8], color: bool) -> String {
-    use anstyle::{AnsiColor, Effects, Style};
-    let text = String::from_utf8_lossy(diff);
-    let mut out = String::new();
-    for line in text.split_inclusive('\n') {
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        let (body, cr) = match body.strip_suffix('\r') {
-            Some(b) => (b, "␍"),
-            None => (body, ""),
-        };
-        let shown = format!("{}{cr}", escape_lines(body));
-        let style = if !color {
-            None
-        } else if line.starts_with("+++") || line.starts_with("---") {
-            Some(Style::new().effects(Effects::BOLD))
-        } else if line.starts_with('+') {
-            Some(AnsiColor::Green.on_default())
-        } else if line.starts_with('-') {
-            Some(AnsiColor::Red.on_default())
-        } else if line.starts_with("@@") {
-            Some(AnsiColor::Cyan.on_default())
-        } else {
-            None
-        };
-        match style {
-            Some(s) => out.push_str(&format!("{}{shown}{}", s.render(), s.render_reset())),
-            None => out.push_str(&shown),
-        }
-        if line.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    out
-}
+pub use crate::render::text::colorize;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -277,13 +242,19 @@ fn show(term: &Term, run: &RootRun, i: usize, head: &str, color: bool) {
         Safety::Safe => "safe".to_string(),
         Safety::Unsafe => format!(
             "unsafe: {}",
-            escape(fix.unsafe_reason.as_deref().unwrap_or("it may change behaviour"))
+            escape(
+                fix.unsafe_reason
+                    .as_deref()
+                    .unwrap_or("it may change behaviour")
+            )
         ),
     };
     let _ = term.write_line(&format!("Fix: {} ({safety})", escape(&fix.title)));
     let diff = colorize(&one_fix_diff(run, i), color);
     let _ = term.write_str(&diff);
-    if diff.lines().count() > LONG_DIFF {
+    // Long diffs push the header off screen: repeat it above the prompt.
+    let rows = usize::from(term.size().0);
+    if diff.lines().count() > LONG_DIFF.min(rows.saturating_sub(8)) {
         let _ = term.write_line(&bold(&format!("^ {head}")));
     }
 }

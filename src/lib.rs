@@ -11,8 +11,8 @@
 pub mod baseline;
 pub mod batch;
 pub mod check;
-pub mod commands;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod edit;

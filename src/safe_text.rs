@@ -7,7 +7,10 @@ use std::borrow::Cow;
 /// DEL, line and paragraph separators, and bidirectional overrides.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+        )
         || ('\u{202a}'..='\u{202e}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
@@ -64,7 +67,10 @@ mod tests {
             escape("a\u{1b}]0;pwned\u{7}b\nc\td\u{9b}e\u{202e}f"),
             "a\\u{1b}]0;pwned\\u{7}b\\nc\\td\\u{9b}e\\u{202e}f"
         );
-        assert_eq!(escape_lines("a\r\nb\u{1b}[2J\tc\rd"), "a\r\nb\\u{1b}[2J\tc\\u{d}d");
+        assert_eq!(
+            escape_lines("a\r\nb\u{1b}[2J\tc\rd"),
+            "a\r\nb\\u{1b}[2J\tc\\u{d}d"
+        );
         assert!(!escape("x\u{1b}y").contains('\u{1b}'));
     }
 }

@@ -32,7 +32,14 @@ pub struct Templates {
 const FILLED: &[(&str, &[&str])] = &[
     (
         "healthcheck-node.yaml",
-        &["port", "path", "interval", "timeout", "retries", "start_period"],
+        &[
+            "port",
+            "path",
+            "interval",
+            "timeout",
+            "retries",
+            "start_period",
+        ],
     ),
     (
         "healthcheck-postgres.yaml",
@@ -82,7 +89,8 @@ impl Templates {
             .map_err(|e| format!("{}: cannot read templates folder: {e}", dir.display()))?;
         let mut names: Vec<String> = Vec::new();
         for e in entries {
-            let e = e.map_err(|e| format!("{}: cannot read templates folder: {e}", dir.display()))?;
+            let e =
+                e.map_err(|e| format!("{}: cannot read templates folder: {e}", dir.display()))?;
             names.push(e.file_name().to_string_lossy().into_owned());
         }
         names.sort();
@@ -95,7 +103,11 @@ impl Templates {
                 return Err(format!(
                     "{}: matches no template (the templates are: {})",
                     p.display(),
-                    BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             };
             let s = std::fs::read_to_string(&p)
@@ -258,12 +270,19 @@ mod tests {
             .contains("not found"));
         std::fs::write(dir.path().join("healthcheck-node.yml"), "x").unwrap();
         let e = Templates::with_overrides(Some(dir.path())).unwrap_err();
-        assert!(e.contains("healthcheck-node.yml: matches no template"), "{e}");
+        assert!(
+            e.contains("healthcheck-node.yml: matches no template"),
+            "{e}"
+        );
         std::fs::remove_file(dir.path().join("healthcheck-node.yml")).unwrap();
         std::fs::write(dir.path().join("env-check.sh"), "echo {{nmae}}\n").unwrap();
         let e = Templates::with_overrides(Some(dir.path())).unwrap_err();
         assert!(e.contains("`{{nmae}}` is not filled"), "{e}");
-        std::fs::write(dir.path().join("env-check.sh"), "test -n \"${{{name}}:-}\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("env-check.sh"),
+            "test -n \"${{{name}}:-}\"\n",
+        )
+        .unwrap();
         std::fs::write(
             dir.path().join("smoke-test.sh"),
             "docker inspect -f '{{.State.Status}} {{end}}' {{pull}}\n",

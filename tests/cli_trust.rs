@@ -110,7 +110,11 @@ fn a_file_argument_is_checked_in_its_repository() {
     );
     // A file prodsafe does not read is said on stderr, never a pass.
     let readme = run(&["check", "package.json"], d);
-    assert!(readme.stderr.contains("package.json: not checked"), "{}", readme.stderr);
+    assert!(
+        readme.stderr.contains("package.json: not checked"),
+        "{}",
+        readme.stderr
+    );
     assert!(!readme.stdout.contains("All checks passed!"));
 }
 
@@ -121,16 +125,26 @@ fn fix_on_a_file_changes_only_that_file() {
     let out = run(&["fix", "apps/admin-service/entrypoint.sh"], d);
     assert!(out.stdout.contains("fixed"), "{}{}", out.stdout, out.stderr);
     let status = String::from_utf8(git(&["status", "--porcelain"], d).stdout).unwrap();
-    assert_eq!(status.trim(), "M apps/admin-service/entrypoint.sh", "{status}");
+    assert_eq!(
+        status.trim(),
+        "M apps/admin-service/entrypoint.sh",
+        "{status}"
+    );
     let script = std::fs::read_to_string(d.join("apps/admin-service/entrypoint.sh")).unwrap();
     assert!(script.contains("set -eu"), "{script}");
     // --diff on a file: a patch from the current folder that git applies.
     let repo2 = git_repo();
-    let diff = run(&["fix", "--diff", "docker-compose.production.yml"], repo2.path());
+    let diff = run(
+        &["fix", "--diff", "docker-compose.production.yml"],
+        repo2.path(),
+    );
     assert_eq!(diff.code, 1, "{}", diff.stderr);
     assert!(diff.stdout.contains("--- a/docker-compose.production.yml"));
     assert!(
-        diff.stdout.lines().filter(|l| l.starts_with("+++ ")).all(|l| l == "+++ b/docker-compose.production.yml"),
+        diff.stdout
+            .lines()
+            .filter(|l| l.starts_with("+++ "))
+            .all(|l| l == "+++ b/docker-compose.production.yml"),
         "{}",
         diff.stdout
     );
@@ -155,7 +169,10 @@ fn fix_refuses_files_with_uncommitted_changes() {
     // --diff is always allowed; --allow-dirty writes.
     let diff = run(&["fix", "--diff", "apps/admin-service/entrypoint.sh"], d);
     assert!(diff.stdout.contains("+set -eu"), "{}", diff.stdout);
-    run(&["fix", "--allow-dirty", "apps/admin-service/entrypoint.sh"], d);
+    run(
+        &["fix", "--allow-dirty", "apps/admin-service/entrypoint.sh"],
+        d,
+    );
     let after = std::fs::read_to_string(&script).unwrap();
     assert!(after.contains("set -eu") && after.ends_with("# my edit\n"));
 }
@@ -186,7 +203,11 @@ fn no_pass_after_errors_and_an_empty_scan_says_so() {
     ] {
         let out = run(&args, d);
         assert_eq!(out.code, 2, "{args:?}");
-        assert!(!out.stdout.contains("All checks passed!"), "{args:?}: {}", out.stdout);
+        assert!(
+            !out.stdout.contains("All checks passed!"),
+            "{args:?}: {}",
+            out.stdout
+        );
         assert!(out.stderr.contains("error:"), "{args:?}");
     }
     std::fs::write(d.join("prodsafe.toml"), "select = [\"CMP\"]\nbogus = 1\n").unwrap();
@@ -198,14 +219,23 @@ fn no_pass_after_errors_and_an_empty_scan_says_so() {
     std::fs::write(empty.path().join("README.md"), "hi\n").unwrap();
     let out = run(&["check", "."], empty.path());
     assert_eq!(out.code, 0);
-    assert!(out.stderr.contains("no compose file, Dockerfile, entrypoint, workflow or app entry found under ."), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "no compose file, Dockerfile, entrypoint, workflow or app entry found under ."
+        ),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stdout.contains("All checks passed!"), "{}", out.stdout);
     // report never calls an empty scan production-ready.
     let rep = run(&["report", "."], empty.path());
     assert!(!rep.stdout.contains("PRODUCTION READY"), "{}", rep.stdout);
     assert!(rep.stdout.contains("NOT ASSESSED"), "{}", rep.stdout);
     // A clean, complete run does pass.
-    let clean = run(&["check", "--select", "CMP001", "."], &fixture("nomadnet-after"));
+    let clean = run(
+        &["check", "--select", "CMP001", "."],
+        &fixture("nomadnet-after"),
+    );
     assert_eq!(clean.code, 0, "{}", clean.stdout);
     assert!(clean.stdout.contains("All checks passed!"));
 }
@@ -214,10 +244,22 @@ fn no_pass_after_errors_and_an_empty_scan_says_so() {
 fn unknown_rules_are_errors_with_a_suggestion() {
     let d = fixture("nomadnet");
     for (args, needle) in [
-        (vec!["check", "--select", "CMP01", "."], "did you mean `CMP001`"),
-        (vec!["check", "--ignore", "missing-helthcheck", "."], "did you mean `missing-healthcheck`"),
-        (vec!["check", "--extend-select", "ZZZ", "."], "unknown rule `ZZZ`"),
-        (vec!["fix", "--diff", "--select", "DKR0044", "."], "unknown rule `DKR0044`"),
+        (
+            vec!["check", "--select", "CMP01", "."],
+            "did you mean `CMP001`",
+        ),
+        (
+            vec!["check", "--ignore", "missing-helthcheck", "."],
+            "did you mean `missing-healthcheck`",
+        ),
+        (
+            vec!["check", "--extend-select", "ZZZ", "."],
+            "unknown rule `ZZZ`",
+        ),
+        (
+            vec!["fix", "--diff", "--select", "DKR0044", "."],
+            "unknown rule `DKR0044`",
+        ),
         (vec!["explain", "CMP0001"], "did you mean `CMP001`"),
     ] {
         let out = run(&args, &d);
@@ -229,10 +271,16 @@ fn unknown_rules_are_errors_with_a_suggestion() {
     for (cfg, needle) in [
         ("ignore = [\"ENT01\"]\n", "did you mean `ENT001`"),
         ("[severity]\nCMP0001 = \"high\"\n", "did you mean `CMP001`"),
-        ("[per-file-ignores]\n\"**\" = [\"NOPE\"]\n", "unknown rule `NOPE`"),
+        (
+            "[per-file-ignores]\n\"**\" = [\"NOPE\"]\n",
+            "unknown rule `NOPE`",
+        ),
         ("[healthcheck]\ninterval = \"soon\"\n", "not a duration"),
         ("[healthcheck]\nretries = 0\n", "at least 1"),
-        ("templates = \"missing-dir\"\n", "templates folder not found"),
+        (
+            "templates = \"missing-dir\"\n",
+            "templates folder not found",
+        ),
     ] {
         std::fs::write(dir.path().join("prodsafe.toml"), cfg).unwrap();
         let out = run(&["check", "."], dir.path());
@@ -242,13 +290,21 @@ fn unknown_rules_are_errors_with_a_suggestion() {
     std::fs::remove_file(dir.path().join("prodsafe.toml")).unwrap();
     let out = run(&["check", "--templates", "nowhere", "."], dir.path());
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("nowhere: templates folder not found"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("nowhere: templates folder not found"),
+        "{}",
+        out.stderr
+    );
     let t = dir.path().join("tpl");
     std::fs::create_dir(&t).unwrap();
     std::fs::write(t.join("healthcheck.yaml"), "x").unwrap();
     let out = run(&["fix", "--diff", "--templates", "tpl", "."], dir.path());
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("healthcheck.yaml: matches no template"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("healthcheck.yaml: matches no template"),
+        "{}",
+        out.stderr
+    );
     std::fs::remove_file(t.join("healthcheck.yaml")).unwrap();
     std::fs::write(
         t.join("healthcheck-node.yaml"),
@@ -257,7 +313,11 @@ fn unknown_rules_are_errors_with_a_suggestion() {
     .unwrap();
     let out = run(&["fix", "--diff", "--templates", "tpl", "."], dir.path());
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("`{{url}}` is not filled"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`{{url}}` is not filled"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stdout.contains("{{url}}"));
 }
 
@@ -266,7 +326,11 @@ fn unknown_codes_in_ignore_comments_are_ps002() {
     let dir = copy_fixture("node-app");
     let compose = dir.path().join("docker-compose.yml");
     let text = std::fs::read_to_string(&compose).unwrap();
-    std::fs::write(&compose, format!("# prodsafe: ignore[CMP01, ALL] typo\n{text}")).unwrap();
+    std::fs::write(
+        &compose,
+        format!("# prodsafe: ignore[CMP01, ALL] typo\n{text}"),
+    )
+    .unwrap();
     let out = run(&["check", "--format", "json", "."], dir.path());
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let ps = v["findings"]
@@ -278,7 +342,10 @@ fn unknown_codes_in_ignore_comments_are_ps002() {
     assert_eq!(ps["line"], 1);
     assert_eq!(ps["column"], 20);
     assert_eq!(ps["end_column"], 25);
-    assert!(ps["message"].as_str().unwrap().contains("did you mean `CMP001`"));
+    assert!(ps["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `CMP001`"));
 }
 
 #[test]
@@ -294,18 +361,50 @@ fn config_is_found_upward_and_globs_apply() {
     let sub = json_findings(&run(&["check", "--format", "json", "apps"], d));
     assert!(!sub.is_empty());
     assert!(sub.iter().all(|f| f.0.starts_with("ENT")), "{sub:?}");
-    assert!(!sub.iter().any(|f| f.0 == "ENT001" && f.1.starts_with("admin-service/")), "{sub:?}");
+    assert!(
+        !sub.iter()
+            .any(|f| f.0 == "ENT001" && f.1.starts_with("admin-service/")),
+        "{sub:?}"
+    );
     assert!(sub.iter().any(|f| f.0 == "ENT001"), "{sub:?}");
     // --isolated ignores it; --config names another.
-    let iso = json_findings(&run(&["check", "--format", "json", "--isolated", "apps"], d));
-    assert!(iso.iter().any(|f| f.0 == "ENT001" && f.1.starts_with("admin-service/")));
-    std::fs::write(d.join("other.toml"), "select = [\"ENT001\"]\nexclude = [\"apps/auth-*\"]\n").unwrap();
-    let other = json_findings(&run(&["check", "--format", "json", "--config", "other.toml", "."], d));
-    assert!(!other.is_empty() && other.iter().all(|f| f.0 == "ENT001"), "{other:?}");
-    assert!(!other.iter().any(|f| f.1.starts_with("apps/auth-")), "{other:?}");
+    let iso = json_findings(&run(
+        &["check", "--format", "json", "--isolated", "apps"],
+        d,
+    ));
+    assert!(iso
+        .iter()
+        .any(|f| f.0 == "ENT001" && f.1.starts_with("admin-service/")));
+    std::fs::write(
+        d.join("other.toml"),
+        "select = [\"ENT001\"]\nexclude = [\"apps/auth-*\"]\n",
+    )
+    .unwrap();
+    let other = json_findings(&run(
+        &["check", "--format", "json", "--config", "other.toml", "."],
+        d,
+    ));
+    assert!(
+        !other.is_empty() && other.iter().all(|f| f.0 == "ENT001"),
+        "{other:?}"
+    );
+    assert!(
+        !other.iter().any(|f| f.1.starts_with("apps/auth-")),
+        "{other:?}"
+    );
     // --extend-select adds to the selection.
     let ext = json_findings(&run(
-        &["check", "--format", "json", "--isolated", "--select", "ENT001", "--extend-select", "CMP006", "."],
+        &[
+            "check",
+            "--format",
+            "json",
+            "--isolated",
+            "--select",
+            "ENT001",
+            "--extend-select",
+            "CMP006",
+            ".",
+        ],
         d,
     ));
     assert!(ext.iter().any(|f| f.0 == "CMP006") && ext.iter().any(|f| f.0 == "ENT001"));
@@ -319,9 +418,17 @@ fn colour_follows_the_environment_and_the_flag() {
     assert!(!esc(&run_env(&args, &d, &[])), "piped: no colour");
     assert!(esc(&run_env(&args, &d, &[("FORCE_COLOR", "1")])));
     assert!(esc(&run_env(&args, &d, &[("CLICOLOR_FORCE", "1")])));
-    assert!(!esc(&run_env(&args, &d, &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")])));
+    assert!(!esc(&run_env(
+        &args,
+        &d,
+        &[("FORCE_COLOR", "1"), ("NO_COLOR", "1")]
+    )));
     // An empty NO_COLOR does not count.
-    assert!(esc(&run_env(&args, &d, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")])));
+    assert!(esc(&run_env(
+        &args,
+        &d,
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "")]
+    )));
     let mut forced = args.to_vec();
     forced.insert(1, "--color=always");
     assert!(esc(&run_env(&forced, &d, &[("NO_COLOR", "1")])));
@@ -347,14 +454,28 @@ fn statistics_exit_zero_output_file_quiet_and_rules_json() {
     assert!(zero.stdout.contains("Found 56 findings") || zero.stdout.contains("Found "));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("out.json");
-    let o = run(&["check", "--format", "json", "--output-file", file.to_str().unwrap(), "."], &d);
+    let o = run(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--output-file",
+            file.to_str().unwrap(),
+            ".",
+        ],
+        &d,
+    );
     assert_eq!(o.code, 1);
     assert!(o.stdout.is_empty());
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert!(v["summary"]["findings"].as_u64().unwrap() > 0);
     let q = run(&["check", "-q", "--select", "ENT001", "."], &d);
-    assert!(q.stdout.lines().count() > 1 && q.stdout.lines().all(|l| l.contains(": ENT001 ")), "{}", q.stdout);
+    assert!(
+        q.stdout.lines().count() > 1 && q.stdout.lines().all(|l| l.contains(": ENT001 ")),
+        "{}",
+        q.stdout
+    );
     assert!(!q.stdout.contains("Found"));
     let rules: serde_json::Value =
         serde_json::from_str(&run(&["rules", "--format", "json"], &d).stdout).unwrap();
@@ -389,7 +510,8 @@ fn validate(doc: &str, schema: &Path) {
 #[test]
 fn json_output_validates_and_agrees_with_text() {
     let d = fixture("nomadnet");
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schemas/check-output.schema.json");
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schemas/check-output.schema.json");
     for unsafe_flag in [false, true] {
         let mut args = vec!["check", "--format", "json", "."];
         let mut targs = vec!["check", "."];
@@ -410,7 +532,10 @@ fn json_output_validates_and_agrees_with_text() {
         assert_eq!(text.matches(" [*] ").count() as u64, fixable);
         for f in v["findings"].as_array().unwrap() {
             let (l, c) = (f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap());
-            let (el, ec) = (f["end_line"].as_u64().unwrap(), f["end_column"].as_u64().unwrap());
+            let (el, ec) = (
+                f["end_line"].as_u64().unwrap(),
+                f["end_column"].as_u64().unwrap(),
+            );
             assert!((el, ec) > (l, c), "empty span: {f}");
         }
     }
@@ -428,7 +553,8 @@ fn sarif_has_help_uris_spans_invocations_and_stable_fingerprints() {
     std::fs::write(dir.path().join("bad.sh"), [0xff, 0xfe, 0x00, 0x01]).unwrap();
     let s1 = run(&["check", "--format", "sarif", "."], dir.path());
     assert_eq!(s1.code, 2);
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
     validate(&s1.stdout, &schema);
     let v: serde_json::Value = serde_json::from_str(&s1.stdout).unwrap();
     let run0 = &v["runs"][0];
@@ -439,11 +565,14 @@ fn sarif_has_help_uris_spans_invocations_and_stable_fingerprints() {
     let inv = &run0["invocations"][0];
     assert_eq!(inv["executionSuccessful"], false);
     assert_eq!(
-        inv["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        inv["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
+            ["artifactLocation"]["uri"],
         "bad.sh"
     );
     let results = run0["results"].as_array().unwrap();
-    assert!(results.iter().all(|r| r["locations"][0]["physicalLocation"]["region"]["endColumn"].is_u64()));
+    assert!(results
+        .iter()
+        .all(|r| r["locations"][0]["physicalLocation"]["region"]["endColumn"].is_u64()));
     let prints = |v: &serde_json::Value| -> Vec<(String, String)> {
         v["runs"][0]["results"]
             .as_array()
@@ -452,7 +581,10 @@ fn sarif_has_help_uris_spans_invocations_and_stable_fingerprints() {
             .map(|r| {
                 (
                     r["ruleId"].as_str().unwrap().to_string(),
-                    r["partialFingerprints"]["prodsafe/v1"].as_str().unwrap().to_string(),
+                    r["partialFingerprints"]["prodsafe/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
                 )
             })
             .collect()
@@ -481,7 +613,9 @@ fn github_annotations_have_ends_and_errors_for_unreadable_files() {
     let g = run(&["check", "--format", "github", "."], dir.path());
     assert_eq!(g.code, 2);
     assert!(
-        g.stdout.lines().any(|l| l.starts_with("::error file=docker-compose.yml,")),
+        g.stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=docker-compose.yml,")),
         "{}",
         g.stdout
     );
@@ -503,7 +637,11 @@ fn terminal_escapes_from_a_repository_are_never_printed_raw() {
         let out = run(&["check", "--format", format, "."], dir.path());
         assert_eq!(out.code, 1, "{format}: {}", out.stderr);
         assert!(out.stdout.contains("evil"), "{format}: {}", out.stdout);
-        assert!(!out.raw.contains(&0x1b) && !out.raw.contains(&0x07), "{format}: {:?}", out.stdout);
+        assert!(
+            !out.raw.contains(&0x1b) && !out.raw.contains(&0x07),
+            "{format}: {:?}",
+            out.stdout
+        );
         assert!(out.stdout.contains("\\u{1b}"), "{format}: {}", out.stdout);
     }
 }

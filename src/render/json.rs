@@ -55,7 +55,11 @@ pub fn summary(findings: &[(String, &Finding)], errors: &[Value], unsafe_fixes: 
     }
     let unsafe_n = findings
         .iter()
-        .filter(|(_, f)| f.fix.as_ref().is_some_and(|x| x.safety == crate::finding::Safety::Unsafe))
+        .filter(|(_, f)| {
+            f.fix
+                .as_ref()
+                .is_some_and(|x| x.safety == crate::finding::Safety::Unsafe)
+        })
         .count();
     json!({
         "findings": findings.len(),

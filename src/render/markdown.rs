@@ -5,8 +5,7 @@ use crate::project::Project;
 
 /// Escapes text for a Markdown table cell.
 pub fn cell(s: &str) -> String {
-    crate::render::escape(&s.replace('\n', " "))
-        .replace('|', "\\|")
+    crate::render::escape(&s.replace('\n', " ")).replace('|', "\\|")
 }
 
 pub fn table(rows: &[(&Project, &Finding)]) -> String {

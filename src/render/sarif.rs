@@ -121,7 +121,8 @@ pub fn document(runs: &[RunInput<'_>]) -> Value {
             } else {
                 format!("{}/{}", run.root.trim_end_matches('/'), e.rel)
             };
-            let mut loc = json!({"physicalLocation": {"artifactLocation": {"uri": uri_of(&shown)}}});
+            let mut loc =
+                json!({"physicalLocation": {"artifactLocation": {"uri": uri_of(&shown)}}});
             if let Some(l) = e.line {
                 loc["physicalLocation"]["region"] = json!({"startLine": l.max(1)});
             }

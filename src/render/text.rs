@@ -95,7 +95,13 @@ pub fn frame(p: &Project, f: &Finding, color: bool) -> String {
             src.line_text(l)
                 .trim_end_matches('\r')
                 .chars()
-                .map(|c| if ('\u{80}'..='\u{9f}').contains(&c) { '\u{fffd}' } else { c })
+                .map(|c| {
+                    if ('\u{80}'..='\u{9f}').contains(&c) {
+                        '\u{fffd}'
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -124,7 +130,11 @@ pub fn frame(p: &Project, f: &Finding, color: bool) -> String {
     let group = Group::with_level(level(f.severity)).element(
         Snippet::source(text.as_str())
             .line_start(f.line)
-            .annotation(AnnotationKind::Primary.span(start..end).label(label.as_ref())),
+            .annotation(
+                AnnotationKind::Primary
+                    .span(start..end)
+                    .label(label.as_ref()),
+            ),
     );
     let renderer = if color {
         Renderer::styled()
@@ -296,7 +306,11 @@ pub fn statistics(findings: &[&Finding], unsafe_fixes: bool) -> String {
         }
     }
     rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
-    let width = rows.iter().map(|r| r.2.to_string().len()).max().unwrap_or(1);
+    let width = rows
+        .iter()
+        .map(|r| r.2.to_string().len())
+        .max()
+        .unwrap_or(1);
     let mut s = String::new();
     for (code, name, n, fixable) in rows {
         let mark = if fixable == n {
@@ -309,4 +323,41 @@ pub fn statistics(findings: &[&Finding], unsafe_fixes: bool) -> String {
         let _ = writeln!(s, "{n:>width$}\t{code:<7}\t{mark} {name}");
     }
     s
+}
+
+/// A diff for the terminal: control characters from the files made
+/// visible (`\r` of CRLF shown as `␍`), coloured when asked.
+pub fn colorize(diff: &[u8], color: bool) -> String {
+    use anstyle::{AnsiColor, Effects, Style};
+    let text = String::from_utf8_lossy(diff);
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let (body, cr) = match body.strip_suffix('\r') {
+            Some(b) => (b, "␍"),
+            None => (body, ""),
+        };
+        let shown = format!("{}{cr}", crate::render::escape_lines(body));
+        let style = if !color {
+            None
+        } else if line.starts_with("+++") || line.starts_with("---") {
+            Some(Style::new().effects(Effects::BOLD))
+        } else if line.starts_with('+') {
+            Some(AnsiColor::Green.on_default())
+        } else if line.starts_with('-') {
+            Some(AnsiColor::Red.on_default())
+        } else if line.starts_with("@@") {
+            Some(AnsiColor::Cyan.on_default())
+        } else {
+            None
+        };
+        match style {
+            Some(s) => out.push_str(&format!("{}{shown}{}", s.render(), s.render_reset())),
+            None => out.push_str(&shown),
+        }
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }

@@ -52,7 +52,10 @@ pub fn findings(p: &Project) -> Vec<Finding> {
                 .map(|src| {
                     let line = src.line_text(s.line);
                     let open = line.find("ignore[").map(|i| i + 7).unwrap_or(0);
-                    let at = line[open..].find(code.as_str()).map(|i| i + open).unwrap_or(0);
+                    let at = line[open..]
+                        .find(code.as_str())
+                        .map(|i| i + open)
+                        .unwrap_or(0);
                     let col = line[..at].chars().count() + 1;
                     (col, col + code.chars().count())
                 })
