@@ -607,3 +607,119 @@ pub fn diff_for_stdout(diff: &[u8], color: ColorChoice) -> Vec<u8> {
         diff.to_vec()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Edit, Expect, FileChange, Fix};
+
+    fn repo() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".git")).unwrap();
+        std::fs::write(dir.path().join("a.sh"), "#!/bin/sh\nset -e\nnode a.js\n").unwrap();
+        std::fs::write(dir.path().join("b.sh"), "#!/bin/sh\nset -e\nnode b.js\n").unwrap();
+        dir
+    }
+
+    /// A fix editing both scripts, reported on a.sh.
+    fn two_file_finding() -> Finding {
+        let mut f = crate::rules::ent001_missing_nounset::RULE.finding("a.sh", 2, 1, "x".into());
+        let change = |path: &str| FileChange {
+            path: path.into(),
+            edits: vec![Edit {
+                start: 16,
+                end: 16,
+                text: "u".into(),
+            }],
+            expect: vec![Expect::Reparse],
+        };
+        f.fix = Some(Fix {
+            title: "both".into(),
+            safety: Safety::Safe,
+            unsafe_reason: None,
+            changes: vec![change("a.sh"), change("b.sh")],
+        });
+        f
+    }
+
+    #[test]
+    fn a_fix_touching_files_not_given_is_skipped_with_a_message() {
+        let dir = repo();
+        let common = Common {
+            isolated: true,
+            select: vec!["PS001".into()],
+            ..Common::default()
+        };
+        let (targets, errors) = resolve_paths(&[dir.path().join("a.sh")]);
+        assert!(errors.is_empty());
+        assert_eq!(targets.len(), 1);
+        assert_eq!(
+            targets[0].only.as_ref().unwrap().iter().collect::<Vec<_>>(),
+            vec!["a.sh"]
+        );
+        let mut run = run_target(&targets[0], &common).unwrap();
+        run.findings = vec![two_file_finding()];
+        let plan = plan_root(&run, false);
+        assert_eq!(plan.changed().count(), 0);
+        assert_eq!(plan.skipped.len(), 1);
+        assert!(
+            plan.skipped[0].reason.contains("also edits b.sh"),
+            "{}",
+            plan.skipped[0].reason
+        );
+        // Both files given: applied, in both.
+        let (targets, _) = resolve_paths(&[dir.path().join("a.sh"), dir.path().join("b.sh")]);
+        assert_eq!(targets.len(), 1, "grouped under one root");
+        let mut run = run_target(&targets[0], &common).unwrap();
+        run.findings = vec![two_file_finding()];
+        let plan = plan_root(&run, false);
+        assert_eq!(plan.changed().count(), 2);
+        assert!(plan.skipped.is_empty());
+    }
+
+    #[test]
+    fn file_roots_are_the_nearest_repository_or_config_folder() {
+        let dir = repo();
+        std::fs::create_dir_all(dir.path().join("apps/x/deep")).unwrap();
+        std::fs::write(dir.path().join("apps/x/deep/Dockerfile"), "FROM node\n").unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(
+            root_of_file(&dir.path().join("apps/x/deep/Dockerfile")),
+            root
+        );
+        std::fs::write(dir.path().join("apps/x/prodsafe.toml"), "").unwrap();
+        assert_eq!(
+            root_of_file(&dir.path().join("apps/x/deep/Dockerfile")),
+            root.join("apps/x")
+        );
+    }
+
+    #[test]
+    fn selectors_suggest_the_closest_rule() {
+        assert!(crate::rules::check_selector("CMP").is_ok());
+        assert!(crate::rules::check_selector("cmp001").is_ok());
+        assert!(crate::rules::check_selector("ALL").is_ok());
+        assert!(crate::rules::check_selector("missing-healthcheck").is_ok());
+        let e = crate::rules::check_selector("missing-healtcheck").unwrap_err();
+        assert!(e.contains("did you mean `missing-healthcheck`"), "{e}");
+        let e = crate::rules::check_selector("DKR0011").unwrap_err();
+        assert!(e.contains("did you mean"), "{e}");
+        let e = crate::rules::check_selector("totally-unrelated-words").unwrap_err();
+        assert!(!e.contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn spans_default_to_the_word_at_the_start() {
+        let dir = repo();
+        let common = Common {
+            isolated: true,
+            select: vec!["PS001".into()],
+            ..Common::default()
+        };
+        let run = run_root(dir.path(), &common).unwrap();
+        let mut f =
+            vec![crate::rules::ent001_missing_nounset::RULE.finding("a.sh", 2, 1, "x".into())];
+        fill_ends(&run.project, &mut f);
+        assert_eq!((f[0].end_line, f[0].end_column), (2, 4));
+    }
+}
