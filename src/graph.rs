@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::formats::compose::{Healthcheck, Service};
 use crate::formats::dockerfile::{Dockerfile, Stage};
 use crate::images;
-use crate::project::{join, parent, Project};
+use crate::project::model::{join, parent, Model as Project};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inferred<T> {

@@ -25,6 +25,7 @@ pub mod interactive;
 pub mod inventory;
 pub mod plan;
 pub mod project;
+pub mod relpath;
 pub mod render;
 pub mod report;
 pub mod rules;

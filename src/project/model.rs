@@ -1,4 +1,5 @@
-//! A scanned root: every file read once and parsed once into its model.
+//! The model of a scanned root: every file read once and parsed once into
+//! its format's model. The graph is built on it ([`crate::project`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,12 +15,11 @@ use crate::formats::nginx::{self, NginxConf};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
 use crate::formats::workflow::{self, Workflow};
-use crate::graph::Graph;
 use crate::source::{LoadError, SourceFile};
 use crate::templates::Templates;
 
 #[derive(Debug)]
-pub struct Project {
+pub struct Model {
     pub root: PathBuf,
     pub files: Vec<SourceFile>,
     pub kinds: Vec<FileKind>,
@@ -46,7 +46,6 @@ pub struct Project {
     /// (the walk skips them, so they are looked up here, once).
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
-    pub graph: Graph,
     pub config: Config,
     pub templates: Templates,
 }
@@ -62,8 +61,8 @@ enum Parsed {
     None,
 }
 
-impl Project {
-    pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
+impl Model {
+    pub fn load(root: &Path, config: Config, templates: Templates) -> Model {
         let excluded = config.exclude_matcher(root);
         let walk = discover::walk(root, std::sync::Arc::new(move |rel| excluded.is_match(rel)));
         let mut errors = walk.errors;
@@ -145,7 +144,7 @@ impl Project {
             .enumerate()
             .map(|(i, f)| (f.rel.clone(), i))
             .collect();
-        let mut p = Project {
+        let mut p = Model {
             root: root.to_path_buf(),
             files,
             kinds,
@@ -173,21 +172,11 @@ impl Project {
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
-            graph: Graph::default(),
             config,
             templates,
         };
         p.load_imported_modules();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
-        p.graph = Graph::build(&p);
-        for img in &p.graph.images {
-            let found: Vec<String> = [".git", "node_modules"]
-                .iter()
-                .filter(|n| root.join(&img.context).join(n).symlink_metadata().is_ok())
-                .map(|n| n.to_string())
-                .collect();
-            p.context_sensitive.insert(img.context.clone(), found);
-        }
         p
     }
 
@@ -319,44 +308,4 @@ fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<S
     out
 }
 
-/// Joins `rel` onto folder `base` (both root-relative, `/`-separated) and
-/// normalises `.` and `..`. None when the result leaves the root.
-pub fn join(base: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if rel.starts_with('/') {
-        return None;
-    } else {
-        base.split('/')
-            .filter(|s| !s.is_empty() && *s != ".")
-            .collect()
-    };
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
-}
-
-pub fn parent(rel: &str) -> &str {
-    rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn joins() {
-        assert_eq!(
-            join("", "./apps/a/Dockerfile").as_deref(),
-            Some("apps/a/Dockerfile")
-        );
-        assert_eq!(join("deploy", "../apps/a").as_deref(), Some("apps/a"));
-        assert_eq!(join("", "../x"), None);
-        assert_eq!(join("a/b", ".").as_deref(), Some("a/b"));
-    }
-}
+pub use crate::relpath::{join, parent};
