@@ -645,3 +645,33 @@ fn terminal_escapes_from_a_repository_are_never_printed_raw() {
         assert!(out.stdout.contains("\\u{1b}"), "{format}: {}", out.stdout);
     }
 }
+
+/// The fixed text in a rule's explanation is what `prodsafe fix` writes
+/// (for the rules whose example is a whole file).
+#[test]
+fn documented_fixes_are_what_fix_writes() {
+    for code in ["ENT001", "ENT002", "ENT005"] {
+        let page = run(&["explain", code], &fixture(".")).stdout;
+        let ex = page.split("## Example").nth(1).unwrap();
+        let blocks: Vec<&str> = ex
+            .split("```sh\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        let (before, after) = (blocks[0], blocks[1]);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("entrypoint.sh"), before).unwrap();
+        let out = run(&["fix", "--isolated", "--select", code, "."], dir.path());
+        assert!(
+            out.stdout.contains("fixed 1 finding"),
+            "{code}: {}{}",
+            out.stdout,
+            out.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("entrypoint.sh")).unwrap(),
+            after,
+            "{code}"
+        );
+    }
+}

@@ -33,6 +33,20 @@ import express from 'express';
 const db = connect(process.env.DATABASE_URL!);
 ```
 
+Fixed:
+```ts
+import express from 'express';
+
+const requiredEnvVars = ['DATABASE_URL'];
+const missingVars = requiredEnvVars.filter((varName) => !process.env[varName]);
+if (missingVars.length > 0) {
+  console.error(`[FATAL] Missing required environment variables: ${missingVars.join(', ')}`);
+  console.error('[FATAL] Service cannot start without these variables.');
+  process.exit(1);
+}
+const db = connect(process.env.DATABASE_URL!);
+```
+
 ## Fix (safe)
 Inserts the guard from `templates/env-guard.ts` right after the import
 block (after a shebang or `'use strict'`, after a multi-line import),

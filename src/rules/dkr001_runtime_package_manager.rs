@@ -26,6 +26,14 @@ COPY --from=builder /app/dist ./dist
 CMD ["pnpm", "start"]
 ```
 
+Fixed:
+```dockerfile
+FROM node:20-alpine
+RUN apk add --no-cache dumb-init
+COPY --from=builder /app/dist ./dist
+CMD ["dumb-init", "node", "dist/main.js"]
+```
+
 ## Fix
 None automatic: run the artifact directly, e.g.
 `CMD ["dumb-init", "node", "dist/main.js"]`.

@@ -21,6 +21,23 @@ container start it also needs write access to `node_modules` as a non-root
 user. A client that is never generated fails at the first query with
 `@prisma/client did not initialize yet`.
 
+## Example
+```dockerfile
+FROM node:20-alpine AS runtime
+COPY --from=builder /app/node_modules ./node_modules
+RUN npx prisma generate
+CMD ["node", "dist/main.js"]
+```
+
+Fixed:
+```dockerfile
+# builder stage: RUN npx prisma generate
+FROM node:20-alpine AS runtime
+COPY --from=builder /app/node_modules ./node_modules
+COPY --from=builder /app/node_modules/.prisma ./node_modules/.prisma
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix
 None automatic: run `prisma generate` in the builder stage and copy
 `node_modules/.prisma` (and `@prisma/client`) into the runtime stage.

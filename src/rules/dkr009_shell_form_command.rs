@@ -19,6 +19,16 @@ forward SIGTERM, so the service is killed after the stop timeout instead
 of shutting down; on images without `/bin/sh` (distroless) it does not
 start at all.
 
+## Example
+```dockerfile
+CMD node dist/main.js
+```
+
+Fixed:
+```dockerfile
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix (safe when the command is a plain word list)
 Rewrites it as JSON: `CMD ["node", "dist/main.js"]`. Not offered when the
 command uses quotes, variables, operators or continuations, or when

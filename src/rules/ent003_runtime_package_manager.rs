@@ -28,6 +28,13 @@ set -e
 pnpm run start
 ```
 
+Fixed:
+```sh
+#!/bin/sh
+set -e
+exec node dist/main.js
+```
+
 ## Fix
 None automatic: run the built artifact directly (`exec node dist/main.js`)
 and do install/build work in the Dockerfile's builder stage. See DKR001 for

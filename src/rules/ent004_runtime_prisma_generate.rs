@@ -19,6 +19,21 @@ Generating the client needs the Prisma CLI, the engines and write access to
 downloads engines on every start. The client must be generated in the
 builder stage and copied in.
 
+## Example
+```sh
+#!/bin/sh
+set -e
+npx prisma generate
+exec node dist/main.js
+```
+
+Fixed:
+```sh
+#!/bin/sh
+set -e
+exec node dist/main.js
+```
+
 ## Fix (unsafe)
 Removes the line when the Dockerfile's builder stage already runs
 `prisma generate`. Otherwise no fix; the message says what the builder

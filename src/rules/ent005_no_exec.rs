@@ -27,6 +27,13 @@ set -eu
 node dist/main.js
 ```
 
+Fixed:
+```sh
+#!/bin/sh
+set -eu
+exec node dist/main.js
+```
+
 ## Fix (safe when it is the last command)
 Prefixes the command with `exec`. Not offered when the command is part of a
 list or pipeline (`a && node x`).
