@@ -675,3 +675,44 @@ fn documented_fixes_are_what_fix_writes() {
         );
     }
 }
+
+/// The README's example config is accepted by prodsafe and validates
+/// against the committed schema; a misspelled key fails both.
+#[test]
+fn config_schema_accepts_the_documented_config_and_rejects_unknown_keys() {
+    let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
+    let block = readme
+        .split("## Configuration and suppressions")
+        .nth(1)
+        .unwrap()
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/prodsafe.schema.json");
+    let value: toml::Value = toml::from_str(block).unwrap();
+    validate(&serde_json::to_string(&value).unwrap(), &schema);
+    let dir = copy_fixture("node-app");
+    std::fs::create_dir_all(dir.path().join("ops/prodsafe-templates")).unwrap();
+    std::fs::write(dir.path().join("prodsafe.toml"), block).unwrap();
+    let out = run(&["check", "."], dir.path());
+    assert_ne!(out.code, 2, "{}", out.stderr);
+    // Misspelled: both the schema and prodsafe refuse it.
+    let bad = block.replace("start_period", "start_periode");
+    let value: toml::Value = toml::from_str(&bad).unwrap();
+    let p = dir.path().join("bad.json");
+    std::fs::write(&p, serde_json::to_string(&value).unwrap()).unwrap();
+    let py = Command::new("python3")
+        .args(["-c", "import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))"])
+        .arg(&p)
+        .arg(&schema)
+        .output()
+        .unwrap();
+    assert!(!py.status.success(), "the schema accepts an unknown key");
+    std::fs::write(dir.path().join("prodsafe.toml"), bad).unwrap();
+    let out = run(&["check", "."], dir.path());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("start_periode"), "{}", out.stderr);
+}
