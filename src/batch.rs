@@ -243,7 +243,10 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                 match &bar {
                     Some(b) => b.inc(1),
                     None if args.roots.len() > 1 => {
-                        eprintln!("{}", status_line(&r, args.opts.diff))
+                        eprintln!(
+                            "{}",
+                            crate::render::escape(&status_line(&r, args.opts.diff))
+                        )
                     }
                     None => {}
                 }
@@ -254,7 +257,7 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     if let Some(b) = &bar {
         b.finish_and_clear();
         for r in &results {
-            eprintln!("{}", status_line(r, args.opts.diff));
+            eprintln!("{}", crate::render::escape(&status_line(r, args.opts.diff)));
         }
     }
     let mut results = results;
@@ -305,8 +308,9 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                     format!("{}/{path}", r.root.trim_end_matches('/'))
                 };
                 println!(
-                    "fixed {n} finding{} in {shown}",
-                    if *n == 1 { "" } else { "s" }
+                    "fixed {n} finding{} in {}",
+                    if *n == 1 { "" } else { "s" },
+                    crate::render::escape(&shown)
                 );
             }
             if r.fixes_applied > 0 {
@@ -323,13 +327,16 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     for r in &results {
         for s in &r.skipped {
             eprintln!(
-                "skipped: {}/{}:{}: {} {}",
-                r.root, s.path, s.line, s.code, s.reason
+                "skipped: {}",
+                crate::render::escape(&format!(
+                    "{}/{}:{}: {} {}",
+                    r.root, s.path, s.line, s.code, s.reason
+                ))
             );
         }
         if args.roots.len() == 1 || bar.is_none() {
             for e in &r.errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::render::escape(e));
             }
         }
     }

@@ -644,6 +644,23 @@ fn terminal_escapes_from_a_repository_are_never_printed_raw() {
         );
         assert!(out.stdout.contains("\\u{1b}"), "{format}: {}", out.stdout);
     }
+    // A folder name with an escape sequence: check, fix and their messages.
+    let evil = dir.path().join("x\u{1b}[31m");
+    std::fs::create_dir(&evil).unwrap();
+    std::fs::write(evil.join("entrypoint.sh"), "#!/bin/sh\nset -e\nnode a.js\n").unwrap();
+    for args in [
+        vec!["check", "."],
+        vec!["check", "--format", "github", "."],
+        vec!["fix", "."],
+    ] {
+        let out = run(&args, dir.path());
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            all.contains("x\\u{1b}[31m/entrypoint.sh"),
+            "{args:?}: {all}"
+        );
+        assert!(!all.contains('\u{1b}'), "{args:?}: {all:?}");
+    }
 }
 
 /// The fixed text in a rule's explanation is what `prodsafe fix` writes
