@@ -709,6 +709,26 @@ mod tests {
     }
 
     #[test]
+    fn a_fix_left_with_a_placeholder_is_dropped_with_an_error() {
+        let mut f = vec![two_file_finding()];
+        f[0].fix.as_mut().unwrap().changes[1].edits[0].text = "test: {{port}}".into();
+        let errors = drop_unfilled_templates(&mut f);
+        assert!(f[0].fix.is_none());
+        assert!(f[0]
+            .no_fix_reason
+            .as_deref()
+            .unwrap()
+            .contains("`{{port}}` unfilled"));
+        assert_eq!(errors.len(), 1);
+        // GitHub expressions and Go templates are not placeholders.
+        let mut g = vec![two_file_finding()];
+        g[0].fix.as_mut().unwrap().changes[0].edits[0].text =
+            "${{ matrix.service }} {{.State.Status}} {{end}}".into();
+        assert!(drop_unfilled_templates(&mut g).is_empty());
+        assert!(g[0].fix.is_some());
+    }
+
+    #[test]
     fn spans_default_to_the_word_at_the_start() {
         let dir = repo();
         let common = Common {

@@ -408,3 +408,27 @@ fn diff_is_coloured_on_a_terminal_and_raw_in_a_pipe() {
     assert!(!piped.stdout.contains('\u{1b}'));
     assert!(piped.stdout.contains("\n+    healthcheck:\n"));
 }
+
+#[test]
+fn colour_on_a_terminal_unless_term_is_dumb() {
+    use expectrl::Expect;
+    for (term, coloured) in [("xterm-256color", true), ("dumb", false)] {
+        let mut cmd = Command::new(bin());
+        cmd.args(["check", "--select", "ENT001", "."])
+            .current_dir(fixture("nomadnet"))
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env("TERM", term);
+        let mut s = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+        s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+        let out = s.expect(expectrl::Eof).unwrap();
+        let mut bytes = out.before().to_vec();
+        for m in out.matches() {
+            bytes.extend_from_slice(m);
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert!(text.contains("ENT001"), "{text}");
+        assert_eq!(text.contains('\u{1b}'), coloured, "TERM={term}: {text:?}");
+    }
+}

@@ -733,3 +733,34 @@ fn config_schema_accepts_the_documented_config_and_rejects_unknown_keys() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("start_periode"), "{}", out.stderr);
 }
+
+#[test]
+fn code_frames_expand_tabs_and_underline_under_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("entrypoint.sh"),
+        "#!/bin/sh\nset -eu\n\tnode  server.js\n",
+    )
+    .unwrap();
+    let out = run(&["check", "."], dir.path());
+    assert!(
+        out.stdout
+            .contains("3 |     node  server.js\n  |     ^^^^ no-exec\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("  = docs: https://"), "{}", out.stdout);
+}
+
+#[test]
+fn huge_jobs_is_capped_not_a_panic() {
+    let dir = copy_fixture("node-app");
+    let out = run(&["fix", "--diff", "--jobs", "100000", "."], dir.path());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--jobs 100000 capped at 256"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.starts_with("--- a/"));
+}
