@@ -325,7 +325,7 @@ impl Config {
 
     /// `path` (relative to the scanned root) as seen from the config's
     /// folder, for matching its globs.
-    fn from_config_dir(&self, root: &Path, rel: &str) -> String {
+    fn seen_from_config_dir(&self, root: &Path, rel: &str) -> String {
         let Some(dir) = &self.dir else {
             return rel.to_string();
         };
@@ -354,13 +354,13 @@ impl Config {
         }
         PathMatcher {
             set: b.build().unwrap_or_else(|_| globset::GlobSet::empty()),
-            prefix: self.from_config_dir(root, ""),
+            prefix: self.seen_from_config_dir(root, ""),
         }
     }
 
     /// Per-file ignores as (matcher, selectors).
     pub fn per_file_matchers(&self, root: &Path) -> Vec<(PathMatcher, Vec<String>)> {
-        let prefix = self.from_config_dir(root, "");
+        let prefix = self.seen_from_config_dir(root, "");
         self.per_file_ignores
             .iter()
             .filter_map(|(glob, codes)| {
