@@ -764,3 +764,25 @@ fn huge_jobs_is_capped_not_a_panic() {
     );
     assert!(out.stdout.starts_with("--- a/"));
 }
+
+/// `FROM $BASE:$BASE_TAG`: `$BASE` does not expand inside `$BASE_TAG`.
+#[test]
+fn from_variables_are_matched_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("api")).unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  api:\n    build: ./api\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:3000/\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("api/Dockerfile"),
+        "ARG BASE=node\nARG BASE_TAG=20-slim\nFROM $BASE:$BASE_TAG\nCMD [\"node\", \"server.js\"]\n",
+    )
+    .unwrap();
+    let inv = run(&["inventory", "--format", "json", "."], d);
+    assert!(inv.stdout.contains("\"image\": \"node:20-slim\""), "{}", inv.stdout);
+    let out = run(&["check", "--select", "CMP002", "."], d);
+    assert!(out.stdout.contains("curl which `node:20-slim` does not have"), "{}", out.stdout);
+}
