@@ -294,6 +294,14 @@ pub fn resolve_paths(paths: &[PathBuf]) -> (Vec<Target>, Vec<LoadError>) {
             }),
         }
     }
+    // A file whose root is also given as a folder is covered by it.
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    let whole: Vec<PathBuf> = targets
+        .iter()
+        .filter(|t| t.only.is_none())
+        .filter_map(|t| canon(&t.root))
+        .collect();
+    targets.retain(|t| t.only.is_none() || canon(&t.root).is_none_or(|r| !whole.contains(&r)));
     (targets, errors)
 }
 
@@ -675,6 +683,17 @@ mod tests {
         let plan = plan_root(&run, false);
         assert_eq!(plan.changed().count(), 2);
         assert!(plan.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_file_inside_a_folder_given_too_is_not_checked_twice() {
+        let dir = repo();
+        let (t, _) = resolve_paths(&[dir.path().to_path_buf(), dir.path().join("a.sh")]);
+        assert_eq!(t.len(), 1);
+        assert!(t[0].only.is_none());
+        let (t, _) = resolve_paths(&[dir.path().join("a.sh"), dir.path().join("b.sh")]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].only.as_ref().unwrap().len(), 2);
     }
 
     #[test]

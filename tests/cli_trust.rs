@@ -782,7 +782,16 @@ fn from_variables_are_matched_whole() {
     )
     .unwrap();
     let inv = run(&["inventory", "--format", "json", "."], d);
-    assert!(inv.stdout.contains("\"image\": \"node:20-slim\""), "{}", inv.stdout);
+    assert!(
+        inv.stdout.contains("\"image\": \"node:20-slim\""),
+        "{}",
+        inv.stdout
+    );
     let out = run(&["check", "--select", "CMP002", "."], d);
-    assert!(out.stdout.contains("curl which `node:20-slim` does not have"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("curl which `node:20-slim` does not have"),
+        "{}",
+        out.stdout
+    );
 }
