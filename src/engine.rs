@@ -424,9 +424,12 @@ pub fn run_target(t: &Target, common: &Common) -> Result<RootRun, LoadError> {
     })
 }
 
-/// Gives every finding whose rule left its end at the start the end of the
-/// word at the start (on that line), so every output has a span.
+/// Gives every finding whose rule left its end at the start a span: in a
+/// Dockerfile or a shell script, a finding at the start of a line's text is
+/// about that statement, so the span runs to the end of the line's text;
+/// elsewhere it is the word at the start (a YAML key without its `:`).
 pub fn fill_ends(p: &Project, findings: &mut [Finding]) {
+    use crate::discover::FileKind;
     for f in findings {
         if (f.end_line, f.end_column) != (f.line, f.column) && f.end_line >= f.line {
             continue;
@@ -438,9 +441,32 @@ pub fn fill_ends(p: &Project, findings: &mut [Finding]) {
             continue;
         }
         let text = src.line_text(f.line).trim_end_matches('\r');
-        let rest: Vec<char> = text.chars().skip(f.column.saturating_sub(1)).collect();
-        let word = rest.iter().take_while(|c| !c.is_whitespace()).count();
-        f.end_column = f.column + word.max(usize::from(!rest.is_empty()));
+        let chars: Vec<char> = text.chars().collect();
+        let start = f.column.saturating_sub(1);
+        if start >= chars.len() {
+            continue;
+        }
+        let kind = p.by_rel.get(&f.path).map(|&i| p.kinds[i]);
+        let at_line_start = chars[..start].iter().all(|c| c.is_whitespace());
+        let len = if at_line_start && matches!(kind, Some(FileKind::Dockerfile | FileKind::Shell)) {
+            let end = chars
+                .iter()
+                .rposition(|c| !c.is_whitespace())
+                .map_or(start, |e| e + 1);
+            end.saturating_sub(start)
+        } else {
+            let word = chars[start..]
+                .iter()
+                .take_while(|c| !c.is_whitespace())
+                .count();
+            let yaml = matches!(kind, Some(FileKind::Compose | FileKind::Workflow));
+            if yaml && word > 1 && chars[start + word - 1] == ':' {
+                word - 1
+            } else {
+                word
+            }
+        };
+        f.end_column = f.column + len.max(1);
     }
 }
 
@@ -759,6 +785,7 @@ mod tests {
         let mut f =
             vec![crate::rules::ent001_missing_nounset::RULE.finding("a.sh", 2, 1, "x".into())];
         fill_ends(&run.project, &mut f);
-        assert_eq!((f[0].end_line, f[0].end_column), (2, 4));
+        // A statement in a shell script: the whole line's text.
+        assert_eq!((f[0].end_line, f[0].end_column), (2, 7));
     }
 }

@@ -745,7 +745,7 @@ fn code_frames_expand_tabs_and_underline_under_the_text() {
     let out = run(&["check", "."], dir.path());
     assert!(
         out.stdout
-            .contains("3 |     node  server.js\n  |     ^^^^ no-exec\n"),
+            .contains("3 |     node  server.js\n  |     ^^^^^^^^^^^^^^^ no-exec\n"),
         "{}",
         out.stdout
     );
