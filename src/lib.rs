@@ -19,6 +19,7 @@ pub mod edit;
 pub mod engine;
 pub mod finding;
 pub mod formats;
+pub mod gitindex;
 pub mod graph;
 pub mod images;
 pub mod interactive;

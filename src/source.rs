@@ -83,7 +83,10 @@ impl SourceFile {
             line,
             message,
         };
-        let meta = std::fs::metadata(abs).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        // One open, one fstat, one read: no second path lookup.
+        let cannot = |e: std::io::Error| err(None, format!("cannot read: {e}"));
+        let mut file = std::fs::File::open(abs).map_err(cannot)?;
+        let meta = file.metadata().map_err(cannot)?;
         if meta.len() > MAX_FILE_BYTES {
             return Err(err(
                 None,
@@ -94,7 +97,19 @@ impl SourceFile {
                 ),
             ));
         }
-        let bytes = std::fs::read(abs).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+        // Bounded even if the file grows after the fstat.
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut file, MAX_FILE_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(err(
+                None,
+                format!("file grew past the {MAX_FILE_BYTES} byte limit while read; skipped"),
+            ));
+        }
         if let Some(pos) = bytes.iter().position(|&b| b == 0) {
             let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
             return Err(err(Some(line), "binary file (NUL byte); skipped".into()));

@@ -283,22 +283,10 @@ pub fn is_secret_env(name: &str) -> bool {
 
 fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<String, bool> {
     let mut out = HashMap::new();
-    let git = std::process::Command::new("git")
-        .args(["ls-files", "-s", "-z"])
-        .current_dir(root)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|o| o.status.success());
-    let mut index: HashMap<String, bool> = HashMap::new();
-    if let Some(o) = git {
-        for rec in o.stdout.split(|&b| b == 0) {
-            let rec = String::from_utf8_lossy(rec);
-            if let Some((meta, path)) = rec.split_once('\t') {
-                index.insert(path.to_string(), meta.starts_with("100755"));
-            }
-        }
+    if !kinds.contains(&FileKind::Shell) {
+        return out;
     }
+    let index = crate::gitindex::exec_bits(root).unwrap_or_default();
     for (f, k) in files.iter().zip(kinds) {
         if *k == FileKind::Shell {
             let bit = index.get(&f.rel).copied().unwrap_or(f.mode & 0o111 != 0);
