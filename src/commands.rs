@@ -133,9 +133,12 @@ pub fn inventory(path: &Path, format: &str) -> i32 {
         let inv = crate::inventory::build(&r.project);
         match format {
             "markdown" => print!(
-                "{}\n{}",
-                crate::inventory::markdown(&inv),
-                crate::inventory::surface_markdown(&inv)
+                "{}",
+                escape_lines(&format!(
+                    "{}\n{}",
+                    crate::inventory::markdown(&inv),
+                    crate::inventory::surface_markdown(&inv)
+                ))
             ),
             "json" => println!("{}", serde_json::to_string_pretty(&inv).unwrap()),
             _ => print!("{}", escape_lines(&crate::inventory::text(&inv))),
