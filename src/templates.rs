@@ -96,7 +96,8 @@ impl Templates {
         names.sort();
         for name in names {
             let p = dir.join(&name);
-            if name.starts_with('.') && !p.is_file() {
+            // Hidden files (`.gitkeep`, `.DS_Store`) are not overrides.
+            if name.starts_with('.') {
                 continue;
             }
             let Some((builtin_name, builtin)) = BUILTIN.iter().find(|(n, _)| **n == name) else {
@@ -265,6 +266,8 @@ mod tests {
     #[test]
     fn overrides_are_checked() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitkeep"), "").unwrap();
+        assert!(Templates::with_overrides(Some(dir.path())).is_ok());
         assert!(Templates::with_overrides(Some(&dir.path().join("nope")))
             .unwrap_err()
             .contains("not found"));
