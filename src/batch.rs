@@ -73,8 +73,12 @@ pub fn process(target: &Target, common: &Common, opts: &Options) -> RepoResult {
             return r;
         }
     };
+    r.root = run.project.root.display().to_string();
+    crate::engine::warn_unchecked(&run);
     r.errors
         .extend(run.project.errors.iter().map(|e| e.to_string()));
+    r.errors
+        .extend(run.template_errors.iter().map(|e| e.to_string()));
     r.findings = run.findings.len();
     for f in &run.findings {
         *r.by_code.entry(f.code.to_string()).or_default() += 1;

@@ -148,18 +148,7 @@ fn run_one(t: &Target, o: &CheckOptions, any_error: &mut bool) -> Outcome {
         *any_error = true;
         print_errors(&errors, &root);
     }
-    for (rel, why) in &r.unchecked {
-        eprintln!(
-            "warning: {}: not checked: {why}",
-            escape(&render::text::display_path(&r.project, rel))
-        );
-    }
-    if r.found_nothing() && r.project.errors.is_empty() {
-        eprintln!(
-            "warning: no compose file, Dockerfile, entrypoint, workflow or app entry found under {}",
-            escape(&root)
-        );
-    }
+    engine::warn_unchecked(&r);
     if !o.quiet {
         for s in &r.ignores_without_reason {
             eprintln!(

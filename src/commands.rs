@@ -107,12 +107,7 @@ pub fn with_root(path: &Path, f: impl FnOnce(&RootRun) -> bool) -> i32 {
     let root = path.display().to_string();
     match run_root(path, &common) {
         Ok(r) => {
-            if r.found_nothing() {
-                eprintln!(
-                    "warning: no compose file, Dockerfile, entrypoint, workflow or app entry found under {}",
-                    escape(&root)
-                );
-            }
+            engine::warn_unchecked(&r);
             let ok = f(&r);
             print_errors(&r.project.errors, &root);
             if ok && r.project.errors.is_empty() {

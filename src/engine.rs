@@ -424,6 +424,24 @@ pub fn run_target(t: &Target, common: &Common) -> Result<RootRun, LoadError> {
     })
 }
 
+/// Says on stderr what a run could not check: file arguments prodsafe did
+/// not read, and a root where it found nothing to read.
+pub fn warn_unchecked(run: &RootRun) {
+    let root = run.project.root.display().to_string();
+    for (rel, why) in &run.unchecked {
+        eprintln!(
+            "warning: {}: not checked: {why}",
+            crate::safe_text::escape(&render::text::display_path(&run.project, rel))
+        );
+    }
+    if run.found_nothing() && run.project.errors.is_empty() {
+        eprintln!(
+            "warning: no compose file, Dockerfile, entrypoint, workflow or app entry found under {}",
+            crate::safe_text::escape(&root)
+        );
+    }
+}
+
 /// Gives every finding whose rule left its end at the start a span: in a
 /// Dockerfile or a shell script, a finding at the start of a line's text is
 /// about that statement, so the span runs to the end of the line's text;

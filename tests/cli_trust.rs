@@ -227,6 +227,12 @@ fn no_pass_after_errors_and_an_empty_scan_says_so() {
         out.stderr
     );
     assert!(!out.stdout.contains("All checks passed!"), "{}", out.stdout);
+    let fix = run(&["fix", "--diff", "."], empty.path());
+    assert!(
+        fix.stderr.contains("no compose file, Dockerfile"),
+        "{}",
+        fix.stderr
+    );
     // report never calls an empty scan production-ready.
     let rep = run(&["report", "."], empty.path());
     assert!(!rep.stdout.contains("PRODUCTION READY"), "{}", rep.stdout);
