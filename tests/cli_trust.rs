@@ -801,3 +801,55 @@ fn from_variables_are_matched_whole() {
         out.stdout
     );
 }
+
+/// pre-commit passes the staged file names: findings in them fail the
+/// hook, a clean file passes, a file prodsafe does not read passes.
+#[test]
+fn pre_commit_hook_with_file_arguments() {
+    let pc = validator("pre-commit");
+    let repo = git_repo();
+    let d = repo.path();
+    std::fs::write(
+        d.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n- repo: local\n  hooks:\n  - id: prodsafe\n    name: prodsafe\n    entry: {} check --color never\n    language: system\n    files: (docker-compose.*\\.ya?ml|Dockerfile|\\.sh|main\\.ts)$\n",
+            bin()
+        ),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let hook = |files: &[&str]| {
+        let o = Command::new(&pc)
+            .args(["run", "--files"])
+            .args(files)
+            .current_dir(d)
+            .env("PRE_COMMIT_HOME", home.path())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    let (code, out) = hook(&["apps/admin-service/entrypoint.sh"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("apps/admin-service/entrypoint.sh:2:1: ENT001"),
+        "{out}"
+    );
+    assert!(!out.contains("docker-compose.production.yml:"), "{out}");
+    // Fix it: the same hook passes.
+    run(
+        &["fix", "--allow-dirty", "apps/admin-service/entrypoint.sh"],
+        d,
+    );
+    let (code, out) = hook(&["apps/admin-service/entrypoint.sh"]);
+    let left = run(&["check", "apps/admin-service/entrypoint.sh"], d);
+    assert_eq!(code == Some(0), left.code == 0, "{out}\n{}", left.stdout);
+    let (code, out) = hook(&["package.json"]);
+    assert_eq!(code, Some(0), "{out}");
+}
