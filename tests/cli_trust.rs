@@ -849,6 +849,7 @@ fn pre_commit_hook_with_file_arguments() {
     );
     let (code, out) = hook(&["apps/admin-service/entrypoint.sh"]);
     let left = run(&["check", "apps/admin-service/entrypoint.sh"], d);
+    assert!(!out.contains("ENT001"), "{out}");
     assert_eq!(code == Some(0), left.code == 0, "{out}\n{}", left.stdout);
     let (code, out) = hook(&["package.json"]);
     assert_eq!(code, Some(0), "{out}");
