@@ -6,7 +6,12 @@
 //! -> [`graph`] (compose service -> Dockerfile -> entrypoint -> app entry)
 //! -> [`rules`] (pure functions to [`finding`]s with optional fixes)
 //! -> [`plan`] (merge edits, refuse overlaps) -> [`edit`] (apply, verify,
-//! write atomically) -> [`render`] (text, JSON, diffs).
+//! write atomically) -> [`render`] (text, JSON, SARIF, GitHub, diffs).
+//!
+//! Above it: [`cli`] parses arguments and dispatches to [`check`] and
+//! [`commands`]; they, [`batch`] and [`interactive`] drive the [`engine`]
+//! (resolve paths, load a root, run, plan, diff, write). No module imports
+//! one above it (`tests/module_cycles.rs`).
 
 pub mod baseline;
 pub mod batch;
