@@ -260,6 +260,26 @@ fn render_output(
                     out.push('\n');
                 }
             }
+            // What could not be checked is a warning in the run's summary too.
+            for r in outcomes.iter().filter_map(|x| x.run.as_ref()) {
+                for (rel, why) in &r.unchecked {
+                    out.push_str(&render::github::warning(
+                        Some(&render::text::display_path(&r.project, rel)),
+                        &format!("not checked: {why}"),
+                    ));
+                    out.push('\n');
+                }
+                if r.found_nothing() && r.project.errors.is_empty() {
+                    out.push_str(&render::github::warning(
+                        None,
+                        &format!(
+                            "no compose file, Dockerfile, entrypoint, workflow or app entry found under {}",
+                            r.project.root.display()
+                        ),
+                    ));
+                    out.push('\n');
+                }
+            }
             for (p, f) in all {
                 out.push_str(&render::github::line(p, f));
                 out.push('\n');

@@ -792,6 +792,21 @@ mod tests {
     }
 
     #[test]
+    fn config_rules_are_validated_and_severity_names_become_codes() {
+        let mut c = Config::parse(
+            "p.toml",
+            "select = [\"CMP\"]\n[severity]\nmissing-healthcheck = \"high\"\n",
+        )
+        .unwrap();
+        validate_config_rules(&mut c).unwrap();
+        assert_eq!(c.severity.get("CMP001").map(String::as_str), Some("high"));
+        let mut c = Config::parse("p.toml", "select = [\"CMP\"]\nignore = [\"CMP01\"]\n").unwrap();
+        let e = validate_config_rules(&mut c).unwrap_err();
+        assert_eq!((e.rel.as_str(), e.line), ("prodsafe.toml", Some(2)));
+        assert!(e.message.contains("did you mean `CMP001`"), "{}", e.message);
+    }
+
+    #[test]
     fn spans_default_to_the_word_at_the_start() {
         let dir = repo();
         let common = Common {

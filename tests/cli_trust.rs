@@ -625,6 +625,18 @@ fn github_annotations_have_ends_and_errors_for_unreadable_files() {
         "{}",
         g.stdout
     );
+    let empty = tempfile::tempdir().unwrap();
+    let g = run(&["check", "--format", "github", "."], empty.path());
+    assert_eq!(g.stdout, "::warning title=prodsafe::no compose file, Dockerfile, entrypoint, workflow or app entry found under .\n");
+    std::fs::write(dir.path().join("notes.txt"), "x\n").unwrap();
+    let g = run(&["check", "--format", "github", "notes.txt"], dir.path());
+    assert!(
+        g.stdout.lines().any(|l| l.starts_with(
+            "::warning file=notes.txt,title=prodsafe::not checked: not a file prodsafe reads"
+        )),
+        "{}",
+        g.stdout
+    );
     let g = run(&["check", "--format", "github", "."], &fixture("node-app"));
     for l in g.stdout.lines() {
         assert!(l.contains(",endLine=") && l.contains(",endColumn="), "{l}");

@@ -60,6 +60,18 @@ pub fn load_error(path: &str, line: Option<usize>, message: &str) -> String {
     }
 }
 
+/// A `::warning` about something prodsafe could not check.
+pub fn warning(path: Option<&str>, message: &str) -> String {
+    match path {
+        Some(p) => format!(
+            "::warning file={},title=prodsafe::{}",
+            esc_prop(p),
+            esc_data(message)
+        ),
+        None => format!("::warning title=prodsafe::{}", esc_data(message)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
