@@ -75,8 +75,7 @@ pub fn process(target: &Target, common: &Common, opts: &Options) -> RepoResult {
     };
     r.root = run.project.root.display().to_string();
     crate::engine::warn_unchecked(&run);
-    r.errors
-        .extend(run.project.errors.iter().map(|e| e.to_string()));
+    r.errors.extend(run.errors().iter().map(|e| e.to_string()));
     r.errors
         .extend(run.template_errors.iter().map(|e| e.to_string()));
     r.findings = run.findings.len();

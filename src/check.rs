@@ -142,7 +142,7 @@ fn run_one(t: &Target, o: &CheckOptions, any_error: &mut bool) -> Outcome {
             };
         }
     };
-    let mut errors = r.project.errors.clone();
+    let mut errors = r.errors();
     errors.extend(r.template_errors.iter().cloned());
     if !errors.is_empty() {
         *any_error = true;

@@ -109,8 +109,9 @@ pub fn with_root(path: &Path, f: impl FnOnce(&RootRun) -> bool) -> i32 {
         Ok(r) => {
             engine::warn_unchecked(&r);
             let ok = f(&r);
-            print_errors(&r.project.errors, &root);
-            if ok && r.project.errors.is_empty() {
+            let errors = r.errors();
+            print_errors(&errors, &root);
+            if ok && errors.is_empty() {
                 0
             } else {
                 2

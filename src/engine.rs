@@ -91,6 +91,32 @@ pub struct RootRun {
 }
 
 impl RootRun {
+    /// Load errors of the files this run reports on (all of them, or the
+    /// file arguments): these are errors (exit 2).
+    pub fn errors(&self) -> Vec<LoadError> {
+        self.project
+            .errors
+            .iter()
+            .filter(|e| self.in_scope(&e.rel))
+            .cloned()
+            .collect()
+    }
+
+    /// Load errors of other files, read only as context for the file
+    /// arguments: said as warnings, and the run is then incomplete.
+    pub fn context_errors(&self) -> Vec<LoadError> {
+        self.project
+            .errors
+            .iter()
+            .filter(|e| !self.in_scope(&e.rel))
+            .cloned()
+            .collect()
+    }
+
+    fn in_scope(&self, rel: &str) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(rel))
+    }
+
     /// Whether nothing prodsafe reads was found under the root.
     pub fn found_nothing(&self) -> bool {
         self.project.files.is_empty()
@@ -432,6 +458,13 @@ pub fn warn_unchecked(run: &RootRun) {
         eprintln!(
             "warning: {}: not checked: {why}",
             crate::safe_text::escape(&render::text::display_path(&run.project, rel))
+        );
+    }
+    for e in run.context_errors() {
+        eprintln!(
+            "warning: {}: not read, so the files given were checked without it: {}",
+            crate::safe_text::escape(&render::text::display_path(&run.project, &e.rel)),
+            crate::safe_text::escape(&e.message)
         );
     }
     if run.found_nothing() && run.project.errors.is_empty() {

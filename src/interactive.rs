@@ -281,7 +281,8 @@ pub fn run(targets: &[Target], common: &Common, unsafe_fixes: bool) -> i32 {
                 continue;
             }
         };
-        for e in &run.project.errors {
+        crate::engine::warn_unchecked(&run);
+        for e in &run.errors() {
             eprintln!("error: {e}");
             code = 2;
         }

@@ -108,6 +108,41 @@ fn a_file_argument_is_checked_in_its_repository() {
                 || f.1 == "apps/admin-service/entrypoint.sh")
             .count()
     );
+    // A broken file elsewhere in the repository: a warning (the context is
+    // incomplete, so no pass), not an error of the file given.
+    std::fs::write(d.join("docker-compose.dev.yml"), "services: [\n").unwrap();
+    let ctx = run(&["check", "apps/admin-service/entrypoint.sh"], d);
+    assert_eq!(ctx.code, 1, "{}", ctx.stderr);
+    assert!(
+        ctx.stderr
+            .contains("warning: docker-compose.dev.yml: not read"),
+        "{}",
+        ctx.stderr
+    );
+    assert!(!ctx.stderr.contains("error:"), "{}", ctx.stderr);
+    let broken = run(&["check", "docker-compose.dev.yml"], d);
+    assert_eq!(broken.code, 2);
+    assert!(
+        broken.stderr.contains("error: docker-compose.dev.yml:"),
+        "{}",
+        broken.stderr
+    );
+    let clean = run(
+        &[
+            "check",
+            "--select",
+            "CMP008",
+            "apps/admin-service/entrypoint.sh",
+        ],
+        d,
+    );
+    assert_eq!(clean.code, 0);
+    assert!(
+        !clean.stdout.contains("All checks passed!"),
+        "{}",
+        clean.stdout
+    );
+    std::fs::remove_file(d.join("docker-compose.dev.yml")).unwrap();
     // A file prodsafe does not read is said on stderr, never a pass.
     let readme = run(&["check", "package.json"], d);
     assert!(
