@@ -217,6 +217,17 @@ fn render_output(
                         if suppressed == 1 { "" } else { "s" }
                     ));
                 }
+                let per_file: usize = outcomes
+                    .iter()
+                    .filter_map(|x| x.run.as_ref())
+                    .map(|r| r.ignored_per_file)
+                    .sum();
+                if per_file > 0 {
+                    out.push_str(&format!(
+                        "{per_file} finding{} ignored by per-file-ignores.\n",
+                        if per_file == 1 { "" } else { "s" }
+                    ));
+                }
             }
         }
         Format::Json => {

@@ -401,8 +401,6 @@ pub fn run_target(t: &Target, common: &Common) -> Result<RootRun, LoadError> {
     }
     let filtered = crate::suppress::filter(&project, findings);
     let mut findings = filtered.kept;
-    fill_ends(&project, &mut findings);
-    let template_errors = drop_unfilled_templates(&mut findings);
     let mut unchecked = Vec::new();
     if let Some(only) = &t.only {
         findings.retain(|f| only.contains(&f.path));
@@ -420,6 +418,8 @@ pub fn run_target(t: &Target, common: &Common) -> Result<RootRun, LoadError> {
             unchecked.push((rel.clone(), why));
         }
     }
+    fill_ends(&project, &mut findings);
+    let template_errors = drop_unfilled_templates(&mut findings);
     findings.sort_by_key(|f| f.sort_key());
     let unused_ignores = filtered
         .unused

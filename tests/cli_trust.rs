@@ -408,6 +408,15 @@ fn config_is_found_upward_and_globs_apply() {
         "{sub:?}"
     );
     assert!(sub.iter().any(|f| f.0 == "ENT001"), "{sub:?}");
+    let text = run(&["check", "apps"], d);
+    assert!(
+        text.stdout.contains("finding ignored by per-file-ignores.")
+            || text
+                .stdout
+                .contains("findings ignored by per-file-ignores."),
+        "{}",
+        text.stdout
+    );
     // --isolated ignores it; --config names another.
     let iso = json_findings(&run(
         &["check", "--format", "json", "--isolated", "apps"],
