@@ -43,10 +43,10 @@ pub struct Walk {
 pub fn classify(rel: &str) -> Option<FileKind> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let lower = name.to_ascii_lowercase();
-    if rel.starts_with(".github/workflows/") || rel.contains("/.github/workflows/") {
-        if lower.ends_with(".yml") || lower.ends_with(".yaml") {
-            return Some(FileKind::Workflow);
-        }
+    if (rel.starts_with(".github/workflows/") || rel.contains("/.github/workflows/"))
+        && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
+    {
+        return Some(FileKind::Workflow);
     }
     if compose::is_compose_name(name) {
         return Some(FileKind::Compose);
