@@ -79,78 +79,117 @@ enum State {
     Shared(usize),
 }
 
-/// The decisions implied by the answers so far (replayed from the start,
-/// so `u` only has to drop the last answer), and the first fix that still
-/// needs one.
-struct Replay {
+/// The decisions so far. Fixes are decided in order: by an answer, by an
+/// earlier `a`/`d`/`A`/`R`, or by the accepted fixes (the same change is
+/// shared, a conflicting one skipped); the first one left needs a question.
+/// Each answer advances it (linear over a session); `u` rebuilds it from
+/// the remaining answers.
+struct Session<'a> {
+    run: &'a RootRun,
+    order: &'a [usize],
+    index: plan::Accepted,
     states: Vec<Option<State>>,
-    next: Option<usize>,
+    file_rule: HashMap<&'a str, bool>,
+    code_rule: HashMap<&'static str, bool>,
+    pos: usize,
 }
 
-fn replay(run: &RootRun, order: &[usize], answers: &[(usize, Answer)]) -> Replay {
-    let given: HashMap<usize, Answer> = answers.iter().copied().collect();
-    let mut index = plan::Accepted::default();
-    let mut states = vec![None; order.len()];
-    let mut file_rule: HashMap<&str, bool> = HashMap::new();
-    let mut code_rule: HashMap<&str, bool> = HashMap::new();
-    for (pos, &i) in order.iter().enumerate() {
-        let f = &run.findings[i];
-        let fix = f.fix.as_ref().unwrap();
-        let file = fix.changes.first().map(|c| c.path.as_str()).unwrap_or("");
-        let offer = index.check(fix);
-        let yes = match given.get(&pos) {
-            Some(a) => {
-                match a {
-                    Answer::FileYes => {
-                        file_rule.insert(file, true);
-                    }
-                    Answer::FileNo => {
-                        file_rule.insert(file, false);
-                    }
-                    Answer::RuleYes => {
-                        code_rule.insert(f.code, true);
-                    }
-                    Answer::RuleNo => {
-                        code_rule.insert(f.code, false);
-                    }
-                    _ => {}
-                }
-                Some(matches!(a, Answer::Yes | Answer::FileYes | Answer::RuleYes))
-            }
-            None => match offer {
-                plan::Offer::Shared(j) => {
-                    states[pos] = Some(State::Shared(j));
-                    continue;
-                }
-                plan::Offer::Conflict(j) => {
-                    states[pos] = Some(State::Conflict(j));
-                    continue;
-                }
-                plan::Offer::New => code_rule
-                    .get(f.code)
-                    .or_else(|| file_rule.get(file))
-                    .copied(),
-            },
-        };
-        match yes {
-            None => {
-                return Replay {
-                    states,
-                    next: Some(pos),
-                }
-            }
-            Some(true) => match offer {
-                plan::Offer::Conflict(j) => states[pos] = Some(State::Conflict(j)),
-                plan::Offer::Shared(j) => states[pos] = Some(State::Shared(j)),
-                plan::Offer::New => {
-                    index.add(i, fix);
-                    states[pos] = Some(State::Accepted);
-                }
-            },
-            Some(false) => states[pos] = Some(State::Skipped),
+impl<'a> Session<'a> {
+    fn new(run: &'a RootRun, order: &'a [usize]) -> Self {
+        Session {
+            run,
+            order,
+            index: plan::Accepted::default(),
+            states: vec![None; order.len()],
+            file_rule: HashMap::new(),
+            code_rule: HashMap::new(),
+            pos: 0,
         }
     }
-    Replay { states, next: None }
+
+    /// Replays `answers` from the start.
+    fn replay(run: &'a RootRun, order: &'a [usize], answers: &[Answer]) -> Self {
+        let mut s = Session::new(run, order);
+        for a in answers {
+            s.question();
+            s.answer(*a);
+        }
+        s
+    }
+
+    fn fix(&self, pos: usize) -> (&'a Finding, &'a crate::finding::Fix, &'a str) {
+        let f = &self.run.findings[self.order[pos]];
+        let fix = f.fix.as_ref().unwrap();
+        let file = fix.changes.first().map(|c| c.path.as_str()).unwrap_or("");
+        (f, fix, file)
+    }
+
+    fn decide(&mut self, pos: usize, yes: bool) {
+        let (_, fix, _) = self.fix(pos);
+        self.states[pos] = Some(match (yes, self.index.check(fix)) {
+            (false, _) => State::Skipped,
+            (true, plan::Offer::Conflict(j)) => State::Conflict(j),
+            (true, plan::Offer::Shared(j)) => State::Shared(j),
+            (true, plan::Offer::New) => {
+                self.index.add(self.order[pos], fix);
+                State::Accepted
+            }
+        });
+    }
+
+    /// Decides what needs no question; the position of the next question.
+    fn question(&mut self) -> Option<usize> {
+        while self.pos < self.order.len() {
+            let pos = self.pos;
+            let (f, fix, file) = self.fix(pos);
+            let auto = match self.index.check(fix) {
+                plan::Offer::Shared(j) => Some(State::Shared(j)),
+                plan::Offer::Conflict(j) => Some(State::Conflict(j)),
+                plan::Offer::New => None,
+            };
+            if let Some(st) = auto {
+                self.states[pos] = Some(st);
+            } else {
+                match self
+                    .code_rule
+                    .get(f.code)
+                    .or_else(|| self.file_rule.get(file))
+                    .copied()
+                {
+                    Some(yes) => self.decide(pos, yes),
+                    None => return Some(pos),
+                }
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Answers the current question.
+    fn answer(&mut self, a: Answer) {
+        let pos = self.pos;
+        let (f, _, file) = self.fix(pos);
+        match a {
+            Answer::FileYes => {
+                self.file_rule.insert(file, true);
+            }
+            Answer::FileNo => {
+                self.file_rule.insert(file, false);
+            }
+            Answer::RuleYes => {
+                self.code_rule.insert(f.code, true);
+            }
+            Answer::RuleNo => {
+                self.code_rule.insert(f.code, false);
+            }
+            _ => {}
+        }
+        self.decide(
+            pos,
+            matches!(a, Answer::Yes | Answer::FileYes | Answer::RuleYes),
+        );
+        self.pos += 1;
+    }
 }
 
 const HELP: &str = "\
@@ -316,20 +355,17 @@ pub fn run(targets: &[Target], common: &Common, unsafe_fixes: bool) -> i32 {
             )
         });
         let total = order.len();
-        let mut answers: Vec<(usize, Answer)> = Vec::new();
-        let mut shown: HashSet<usize> = HashSet::new();
+        let mut answers: Vec<Answer> = Vec::new();
+        let mut asked: Vec<usize> = Vec::new();
+        let mut session = Session::new(&run, &order);
+        // Fixes before this position were announced (auto decisions).
+        let mut announced = 0usize;
         let final_states = loop {
-            let r = replay(&run, &order, &answers);
-            let Some(pos) = r.next else { break r.states };
-            if INTERRUPTED.load(Ordering::SeqCst) {
-                stopped = Some("interrupted");
-                break r.states;
-            }
-            let i = order[pos];
-            let f = &run.findings[i];
-            // Say once why fixes before this one were decided without asking.
-            for (p, s) in r.states.iter().enumerate().take(pos) {
-                if !shown.insert(p) {
+            let next = session.question();
+            // Say once why fixes were decided without asking.
+            let upto = next.unwrap_or(order.len());
+            for p in announced..upto {
+                if asked.contains(&p) {
                     continue;
                 }
                 let g = &run.findings[order[p]];
@@ -340,22 +376,32 @@ pub fn run(targets: &[Target], common: &Common, unsafe_fixes: bool) -> i32 {
                     escape(&g.path),
                     g.line
                 );
-                match s {
-                    Some(State::Shared(j)) if !answers.iter().any(|(q, _)| *q == p) => {
+                match session.states[p] {
+                    Some(State::Shared(j)) => {
                         let _ = term.write_line(&format!(
                             "{at}: same change as the accepted fix for {}",
-                            run.findings[*j].code
+                            run.findings[j].code
                         ));
                     }
                     Some(State::Conflict(j)) => {
                         let _ = term.write_line(&format!(
                             "{at}: skipped, conflicts with the accepted fix for {} at line {}",
-                            run.findings[*j].code, run.findings[*j].line
+                            run.findings[j].code, run.findings[j].line
                         ));
                     }
                     _ => {}
                 }
             }
+            announced = announced.max(upto);
+            let Some(pos) = next else {
+                break session.states.clone();
+            };
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                stopped = Some("interrupted");
+                break session.states.clone();
+            }
+            let i = order[pos];
+            let f = &run.findings[i];
             let head = format!(
                 "[{}/{total}] {} {} ({}) {}:{}",
                 pos + 1,
@@ -372,12 +418,11 @@ pub fn run(targets: &[Target], common: &Common, unsafe_fixes: bool) -> i32 {
                 match read(&term) {
                     Key2::Answer(a) => break Some(a),
                     Key2::Undo => {
-                        if answers.pop().is_some() {
-                            let _ = term.write_line("Undid the last answer.");
-                        } else {
+                        if answers.is_empty() {
                             let _ = term.write_line("Nothing to undo.");
                             continue;
                         }
+                        let _ = term.write_line("Undid the last answer.");
                         break None;
                     }
                     Key2::Print => {
@@ -393,10 +438,19 @@ pub fn run(targets: &[Target], common: &Common, unsafe_fixes: bool) -> i32 {
                 }
             };
             if stopped.is_some() {
-                break replay(&run, &order, &answers).states;
+                break session.states.clone();
             }
-            if let Some(a) = answer {
-                answers.push((pos, a));
+            match answer {
+                Some(a) => {
+                    session.answer(a);
+                    answers.push(a);
+                    asked.push(pos);
+                }
+                None => {
+                    answers.pop();
+                    asked.pop();
+                    session = Session::replay(&run, &order, &answers);
+                }
             }
         };
         let accepted: HashSet<usize> = final_states
@@ -451,6 +505,73 @@ mod tests {
     fn why_paragraph() {
         let d = "## What it checks\nx\n\n## Why it breaks production\nFirst line\nsecond.\n\nMore.\n\n## Fix\ny";
         assert_eq!(super::why(d), "First line second.");
+    }
+
+    use super::*;
+    use crate::finding::{Edit, Expect, FileChange, Fix};
+
+    fn fix_at(path: &str, at: usize, text: &str) -> crate::finding::Finding {
+        let mut f = crate::rules::ent001_missing_nounset::RULE.finding(path, 2, 1, "x".into());
+        f.fix = Some(Fix {
+            title: "t".into(),
+            safety: Safety::Safe,
+            unsafe_reason: None,
+            changes: vec![FileChange {
+                path: path.into(),
+                edits: vec![Edit {
+                    start: at,
+                    end: at,
+                    text: text.into(),
+                }],
+                expect: vec![Expect::Reparse],
+            }],
+        });
+        f
+    }
+
+    #[test]
+    fn session_shares_skips_conflicts_and_undoes() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.sh", "b.sh"] {
+            std::fs::write(dir.path().join(f), "#!/bin/sh\nset -e\nnode a.js\n").unwrap();
+        }
+        let common = Common {
+            isolated: true,
+            select: vec!["PS001".into()],
+            ..Common::default()
+        };
+        let mut run = crate::engine::run_root(dir.path(), &common).unwrap();
+        run.findings = vec![
+            fix_at("a.sh", 16, "u"),
+            fix_at("a.sh", 16, "u"),
+            fix_at("a.sh", 16, "x"),
+            fix_at("b.sh", 16, "u"),
+            fix_at("b.sh", 10, "#"),
+        ];
+        let order: Vec<usize> = (0..5).collect();
+        let mut s = Session::new(&run, &order);
+        assert_eq!(s.question(), Some(0));
+        s.answer(Answer::Yes);
+        // 1 is the same change (shared), 2 conflicts with it.
+        assert_eq!(s.question(), Some(3));
+        assert_eq!(s.states[1], Some(State::Shared(0)));
+        assert_eq!(s.states[2], Some(State::Conflict(0)));
+        s.answer(Answer::FileNo);
+        // The rest of b.sh is skipped without a question.
+        assert_eq!(s.question(), None);
+        assert_eq!(s.states[4], Some(State::Skipped));
+        // Undo the last answer: back at 3, with 0 still accepted.
+        let mut r = Session::replay(&run, &order, &[Answer::Yes]);
+        assert_eq!(r.question(), Some(3));
+        assert_eq!(r.states[0], Some(State::Accepted));
+        let mut r = Session::replay(&run, &order, &[]);
+        assert_eq!(r.question(), Some(0));
+        // A rule answer covers later fixes of that rule in every file.
+        let mut r = Session::new(&run, &order);
+        r.question();
+        r.answer(Answer::RuleNo);
+        assert_eq!(r.question(), None);
+        assert!(r.states.iter().all(|s| *s == Some(State::Skipped)));
     }
 
     #[test]
