@@ -296,7 +296,7 @@ fn render_output(
                 out.push('\n');
             }
         }
-        Format::Markdown => out.push_str(&render::markdown::table(all)),
+        Format::Markdown => out.push_str(&render::markdown::table(all, complete)),
     }
     out
 }

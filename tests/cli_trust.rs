@@ -262,6 +262,8 @@ fn no_pass_after_errors_and_an_empty_scan_says_so() {
         out.stderr
     );
     assert!(!out.stdout.contains("All checks passed!"), "{}", out.stdout);
+    let md = run(&["check", "--format", "markdown", "."], empty.path());
+    assert!(!md.stdout.contains("No findings.\n"), "{}", md.stdout);
     let fix = run(&["fix", "--diff", "."], empty.path());
     assert!(
         fix.stderr.contains("no compose file, Dockerfile"),
