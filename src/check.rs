@@ -182,6 +182,44 @@ fn run_one(t: &Target, o: &CheckOptions, any_error: &mut bool) -> Outcome {
     }
 }
 
+/// What was asked for and not checked: (root, path or None for the whole
+/// root, reason), from file arguments not read, roots with nothing to read
+/// and files read only as context that failed.
+fn unchecked_list(outcomes: &[Outcome]) -> Vec<(String, Option<String>, String)> {
+    let mut out = Vec::new();
+    for x in outcomes {
+        let Some(r) = &x.run else { continue };
+        for (rel, why) in &r.unchecked {
+            out.push((
+                x.root.clone(),
+                Some(rel.clone()),
+                format!("not checked: {why}"),
+            ));
+        }
+        for e in r.context_errors() {
+            out.push((
+                x.root.clone(),
+                Some(e.rel.clone()),
+                format!(
+                    "not read, so the files given were checked without it: {}",
+                    e.message
+                ),
+            ));
+        }
+        if r.found_nothing() && r.project.errors.is_empty() {
+            out.push((
+                x.root.clone(),
+                None,
+                format!(
+                    "no compose file, Dockerfile, entrypoint, workflow or app entry found under {}",
+                    x.root
+                ),
+            ));
+        }
+    }
+    out
+}
+
 fn render_output(
     o: &CheckOptions,
     outcomes: &[Outcome],
@@ -243,7 +281,11 @@ fn render_output(
                     })
                 })
                 .collect();
-            let doc = render::json::document(&rows, errors, o.unsafe_fixes);
+            let unchecked = unchecked_list(outcomes)
+                .into_iter()
+                .map(|(root, path, reason)| json!({"root": root, "path": path, "reason": reason}))
+                .collect();
+            let doc = render::json::document(&rows, errors, unchecked, complete, o.unsafe_fixes);
             out.push_str(&serde_json::to_string_pretty(&doc).unwrap());
             out.push('\n');
         }
@@ -257,7 +299,22 @@ fn render_output(
                     errors: &x.errors,
                 })
                 .collect();
-            out.push_str(&serde_json::to_string_pretty(&render::sarif::document(&inputs)).unwrap());
+            let warnings: Vec<(String, Option<String>)> = unchecked_list(outcomes)
+                .into_iter()
+                .map(|(root, path, reason)| {
+                    let shown = match &path {
+                        Some(p) if root != "." => {
+                            Some(format!("{}/{p}", root.trim_end_matches('/')))
+                        }
+                        other => other.clone(),
+                    };
+                    (reason, shown)
+                })
+                .collect();
+            out.push_str(
+                &serde_json::to_string_pretty(&render::sarif::document(&inputs, &warnings))
+                    .unwrap(),
+            );
             out.push('\n');
         }
         Format::Github => {

@@ -262,6 +262,28 @@ fn no_pass_after_errors_and_an_empty_scan_says_so() {
         out.stderr
     );
     assert!(!out.stdout.contains("All checks passed!"), "{}", out.stdout);
+    let j = run(&["check", "--format", "json", "."], empty.path());
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["summary"]["complete"], false);
+    assert!(v["unchecked"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("no compose file"));
+    let s = run(&["check", "--format", "sarif", "."], empty.path());
+    let v: serde_json::Value = serde_json::from_str(&s.stdout).unwrap();
+    assert_eq!(
+        v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["level"],
+        "warning"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    validate(
+        &s.stdout,
+        &root.join("tests/schemas/sarif-schema-2.1.0.json"),
+    );
+    validate(
+        &j.stdout,
+        &root.join("docs/schemas/check-output.schema.json"),
+    );
     let md = run(&["check", "--format", "markdown", "."], empty.path());
     assert!(!md.stdout.contains("No findings.\n"), "{}", md.stdout);
     let fix = run(&["fix", "--diff", "."], empty.path());
@@ -574,6 +596,7 @@ fn json_output_validates_and_agrees_with_text() {
         let j = run(&args, &d);
         validate(&j.stdout, &schema);
         let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+        assert_eq!(v["summary"]["complete"], true);
         let text = run(&targs, &d).stdout;
         let fixable = v["summary"]["fixable"].as_u64().unwrap();
         assert!(

@@ -71,11 +71,23 @@ pub fn summary(findings: &[(String, &Finding)], errors: &[Value], unsafe_fixes: 
     })
 }
 
-pub fn document(findings: &[(String, &Finding)], errors: Vec<Value>, unsafe_fixes: bool) -> Value {
+/// The document. `unchecked` lists what was asked for and not checked
+/// (`{root, path, reason}`); `complete` is true only when every path given
+/// was read and checked, as for the text output's "All checks passed!".
+pub fn document(
+    findings: &[(String, &Finding)],
+    errors: Vec<Value>,
+    unchecked: Vec<Value>,
+    complete: bool,
+    unsafe_fixes: bool,
+) -> Value {
+    let mut s = summary(findings, &errors, unsafe_fixes);
+    s["complete"] = json!(complete);
     json!({
         "version": 1,
         "findings": findings.iter().map(|(root, f)| finding(root, f)).collect::<Vec<_>>(),
         "errors": errors,
-        "summary": summary(findings, &errors, unsafe_fixes),
+        "unchecked": unchecked,
+        "summary": s,
     })
 }

@@ -95,7 +95,8 @@ pub struct RunInput<'a> {
     pub errors: &'a [LoadError],
 }
 
-pub fn document(runs: &[RunInput<'_>]) -> Value {
+/// `warnings`: what was asked for and not checked (message, path).
+pub fn document(runs: &[RunInput<'_>], warnings: &[(String, Option<String>)]) -> Value {
     let all = rules::all();
     let rule_meta: Vec<Value> = all
         .iter()
@@ -170,6 +171,15 @@ pub fn document(runs: &[RunInput<'_>]) -> Value {
             results.push(r);
         }
     }
+    let successful = notifications.is_empty();
+    for (message, path) in warnings {
+        let mut n = json!({"level": "warning", "message": {"text": message}});
+        if let Some(p) = path {
+            n["locations"] =
+                json!([{"physicalLocation": {"artifactLocation": {"uri": uri_of(p)}}}]);
+        }
+        notifications.push(n);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -181,7 +191,7 @@ pub fn document(runs: &[RunInput<'_>]) -> Value {
                 "rules": rule_meta,
             }},
             "invocations": [{
-                "executionSuccessful": notifications.is_empty(),
+                "executionSuccessful": successful,
                 "toolExecutionNotifications": notifications,
             }],
             "columnKind": "unicodeCodePoints",
