@@ -53,6 +53,26 @@ pub enum Command {
         /// Rule code or name (CMP001, missing-healthcheck).
         rule: String,
     },
+    /// Join the summary.json files of sharded `fix --patch-dir` runs.
+    MergeSummaries {
+        /// Patch folders (or summary.json files), one per shard.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write the merged summary here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page prodsafe(1) (roff), or write all pages with --dir.
+    Man {
+        /// Write prodsafe.1 and one page per subcommand into this folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -152,6 +172,16 @@ pub struct FixArgs {
     /// Only this shard of the repo list: K/N keeps every N-th repo from the K-th.
     #[arg(long)]
     pub shard: Option<String>,
+    /// Per repo, commit the fixes on a new branch NAME from HEAD (git
+    /// plumbing: the work tree, index and checked-out branch stay as they
+    /// are; a dirty work tree is refused). Writes no files.
+    #[arg(long, value_name = "NAME", conflicts_with = "interactive")]
+    pub branch: Option<String>,
+    /// Exit 0 once the run has finished, even with pending changes, findings
+    /// left or repos with errors (all in summary.json and on stderr); for
+    /// batch schedulers that treat exit 1 as a failed task.
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 pub fn main() -> i32 {
@@ -185,6 +215,8 @@ pub fn main() -> i32 {
             jobs: a.jobs,
             shard: a.shard,
             allow_dirty: a.allow_dirty,
+            branch: a.branch,
+            exit_zero: a.exit_zero,
         }),
         Command::Rules { format } => {
             print!(
@@ -207,5 +239,16 @@ pub fn main() -> i32 {
         ),
         Command::Report { path, output } => commands::report(&path, output.as_deref()),
         Command::Explain { rule } => commands::explain(&rule),
+        Command::MergeSummaries { inputs, output } => {
+            crate::fleet::merge_command(&inputs, output.as_deref())
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "prodsafe", &mut std::io::stdout());
+            0
+        }
+        Command::Man { dir } => {
+            commands::man(<Cli as clap::CommandFactory>::command(), dir.as_deref())
+        }
     }
 }

@@ -22,6 +22,8 @@ pub struct FixOptions {
     pub jobs: Option<usize>,
     pub shard: Option<String>,
     pub allow_dirty: bool,
+    pub branch: Option<String>,
+    pub exit_zero: bool,
 }
 
 /// `--jobs`: at least 1, at most [`MAX_JOBS`] (said on stderr when capped);
@@ -59,22 +61,42 @@ pub fn fix(a: FixOptions) -> i32 {
             }
         }
     }
-    let (mut roots, errors) = engine::resolve_paths(&paths);
+    if let Some(b) = &a.branch {
+        if let Err(e) = crate::fleet::validate_branch_name(b) {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
+    let (all_roots, errors) = engine::resolve_paths(&paths);
     if !errors.is_empty() {
         print_errors(&errors, ".");
         return 2;
     }
+    // Names and positions come from the whole list, so shards agree with
+    // the unsharded run.
+    let all_paths: Vec<PathBuf> = all_roots.iter().map(|t| t.root.clone()).collect();
+    let all_names = crate::batch::names(&all_paths);
+    let list_len = all_roots.len();
+    let mut indices: Vec<usize> = (0..list_len).collect();
+    let mut shard = None;
     if let Some(s) = &a.shard {
         match crate::batch::parse_shard(s) {
-            Ok((k, n)) => roots = crate::batch::shard(&roots, k, n),
+            Ok((k, n)) => {
+                indices = crate::batch::shard(&indices, k, n);
+                shard = Some((k, n));
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
             }
         }
     }
+    let names: Vec<String> = indices.iter().map(|&i| all_names[i].clone()).collect();
+    let roots: Vec<engine::Target> = indices.iter().map(|&i| all_roots[i].clone()).collect();
     let mut common = a.common.clone();
-    common.writes = !a.diff;
+    // `--branch` commits through git plumbing and leaves the work tree
+    // alone (it refuses a dirty one itself).
+    common.writes = !a.diff && a.branch.is_none();
     common.allow_dirty = a.allow_dirty;
     if a.interactive {
         return crate::interactive::run(&roots, &common, a.unsafe_fixes);
@@ -84,11 +106,17 @@ pub fn fix(a: FixOptions) -> i32 {
     crate::batch::run(
         crate::batch::BatchArgs {
             roots,
+            names,
+            indices,
+            shard,
+            list_len,
             jobs: jobs(a.jobs),
             patch_dir: a.patch_dir.clone(),
             opts: crate::batch::Options {
                 diff: a.diff,
                 unsafe_fixes: a.unsafe_fixes,
+                branch: a.branch.clone(),
+                exit_zero: a.exit_zero,
                 from_cwd,
             },
         },
@@ -189,6 +217,28 @@ fn today() -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `man`: the main page on stdout, or every page into `dir`.
+pub fn man(cmd: clap::Command, dir: Option<&Path>) -> i32 {
+    let done = match dir {
+        Some(d) => crate::man::write_pages(cmd, d).map(|files| {
+            for f in files {
+                println!("{}", f.display());
+            }
+        }),
+        None => crate::man::main_page(cmd).and_then(|b| {
+            use std::io::Write;
+            std::io::stdout().write_all(&b)
+        }),
+    };
+    match done {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: man page: {e}");
+            2
+        }
+    }
 }
 
 pub fn rules_text() -> String {

@@ -23,6 +23,10 @@ pub enum FileKind {
     Nginx,
     Prisma,
     DockerIgnore,
+    PackageJson,
+    GitIgnore,
+    /// `.npmrc` (pnpm's `node-linker`, hoisting).
+    Npmrc,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +42,9 @@ pub struct Walk {
     /// Every regular file seen (relative paths), for existence checks.
     pub all_paths: Vec<String>,
     pub errors: Vec<LoadError>,
+    /// Files prodsafe would read but does not, with the reason (symlinks:
+    /// never followed).
+    pub skipped: Vec<LoadError>,
 }
 
 pub fn classify(rel: &str) -> Option<FileKind> {
@@ -59,6 +66,15 @@ pub fn classify(rel: &str) -> Option<FileKind> {
     }
     if lower.ends_with(".sh") || lower == "entrypoint" || lower == "docker-entrypoint" {
         return Some(FileKind::Shell);
+    }
+    if name == "package.json" {
+        return Some(FileKind::PackageJson);
+    }
+    if name == ".gitignore" {
+        return Some(FileKind::GitIgnore);
+    }
+    if name == ".npmrc" {
+        return Some(FileKind::Npmrc);
     }
     if lower == "schema.prisma" {
         return Some(FileKind::Prisma);
@@ -116,10 +132,25 @@ pub fn walk(root: &Path, excluded: Excluded) -> Walk {
                 let Some(ft) = entry.file_type() else {
                     continue;
                 };
+                let rel = rel_path(root, entry.path());
+                if ft.is_symlink() {
+                    if classify(&rel).is_some() {
+                        let to = std::fs::read_link(entry.path())
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_default();
+                        out.skipped.push(LoadError {
+                            rel,
+                            line: None,
+                            message: format!(
+                                "is a symlink (to {to}); prodsafe never follows symlinks, so it was not checked or fixed"
+                            ),
+                        });
+                    }
+                    continue;
+                }
                 if !ft.is_file() {
                     continue;
                 }
-                let rel = rel_path(root, entry.path());
                 out.all_paths.push(rel.clone());
                 if let Some(kind) = classify(&rel) {
                     out.files.push(Discovered {

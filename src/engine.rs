@@ -652,7 +652,14 @@ pub fn plan_diff_under(run: &RootRun, plan: &Plan, prefix: &str) -> Vec<u8> {
         } else {
             format!("{prefix}/{}", fp.path)
         };
-        out.extend(render::diff::unified(&path, &src.full_text(), &new));
+        let bom = if src.bom { '\u{feff}'.len_utf8() } else { 0 };
+        out.extend(render::diff::unified_edits(
+            &path,
+            &src.full_text(),
+            &new,
+            bom,
+            &fp.edits,
+        ));
     }
     out
 }
@@ -670,15 +677,22 @@ pub fn write_plan(run: &RootRun, plan: &Plan) -> Vec<String> {
 }
 
 pub fn write_plan_files(p: &Project, plan: &Plan) -> Vec<String> {
-    let mut errs = Vec::new();
+    write_plan_report(p, plan).1
+}
+
+/// Writes a plan's verified files; returns the paths written (relative to
+/// the root) and the errors (naming each file with its root).
+pub fn write_plan_report(p: &Project, plan: &Plan) -> (Vec<String>, Vec<String>) {
+    let (mut written, mut errs) = (Vec::new(), Vec::new());
     for fp in plan.changed() {
         let src = &p.files[fp.file];
         let new = with_bom(src.bom, fp.new_text.as_deref().unwrap());
-        if let Err(e) = crate::edit::write_atomic(&src.abs, new.as_bytes(), src.mode) {
-            errs.push(format!("{}: cannot write: {e}", fp.path));
+        match crate::edit::write_source(src, new.as_bytes()) {
+            Ok(()) => written.push(fp.path.clone()),
+            Err(e) => errs.push(e),
         }
     }
-    errs
+    (written, errs)
 }
 
 /// A patch as printed on stdout: raw bytes (for `git apply`) unless stdout

@@ -49,7 +49,7 @@ pub struct Edit {
 }
 
 /// What re-parsing the edited file must show.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Expect {
     /// The YAML value equals the original with `key: value` appended to the
     /// mapping at `path` (mapping keys from the document root).

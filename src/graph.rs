@@ -10,12 +10,7 @@ use crate::formats::dockerfile::{Dockerfile, Stage};
 use crate::images;
 use crate::project::model::{join, parent, Model as Project};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Inferred<T> {
-    pub value: T,
-    /// Where it came from, e.g. `compose ports (docker-compose.yml:12)`.
-    pub source: String,
-}
+pub use crate::inferred::Inferred;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Health {
@@ -68,6 +63,8 @@ pub struct ServiceNode {
     pub prisma: Option<String>,
     /// Variables the service cannot start without, each with its source.
     pub required_env: Vec<Inferred<String>>,
+    /// Variables read as values on some paths only (unsure: optional).
+    pub maybe_env: Vec<Inferred<String>>,
 }
 
 /// A Dockerfile's runtime image: its final stage, build context and the
@@ -678,60 +675,19 @@ fn service_node(
                 .filter_map(|c| join(c, "prisma/schema.prisma"))
                 .find(|r| p.prisma_schema(r).is_some())
         });
-    let mut required_env: Vec<Inferred<String>> = Vec::new();
-    let mut require = |name: &str, source: String| {
-        if !required_env.iter().any(|r| r.value == name) {
-            required_env.push(Inferred {
-                value: name.to_string(),
-                source,
-            });
-        }
-    };
-    if let Some(schema) = prisma.as_deref().and_then(|r| p.prisma_schema(r)) {
-        for (name, line) in &schema.env {
-            require(
-                name,
-                format!(
-                    "prisma datasource at {}",
-                    loc(prisma.as_deref().unwrap(), *line)
-                ),
-            );
-        }
-    }
-    for (name, line) in &s.required_interpolations {
-        require(
-            name,
-            format!("compose ${{{name}:?}} at {}", loc(compose_rel, *line)),
-        );
-    }
-    if let Some(entry) = app_entry.as_deref() {
-        // Names the app's own start-up check already demands.
-        if let Some(g) = app.and_then(|a| a.guard.as_ref()) {
-            for name in &g.names {
-                require(name, format!("start-up check at {}", loc(entry, g.line)));
-            }
-        }
-        for a in p.app_closure(entry) {
-            for r in a.env_reads.iter().filter(|r| r.required) {
-                require(
-                    &r.name,
-                    format!(
-                        "process.env.{} at {}",
-                        r.name,
-                        loc(&p.files[a.file].rel, r.line)
-                    ),
-                );
-            }
-        }
-    }
-    if let Some(c) = cfg {
-        for name in &c.required_env {
-            require(name, "prodsafe.toml".into());
-        }
-    }
-    if let Some(c) = cfg {
-        required_env.retain(|r| !c.not_required_env.contains(&r.value));
-    }
+    let app_env = app_entry.as_deref().map(|e| crate::env::app_env(p, e));
+    let (required_env, maybe_env) = crate::env::service_needs(
+        p,
+        &s.name,
+        compose_rel,
+        &s.required_interpolations,
+        &s.environment
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>(),
+        prisma.as_deref(),
+        app_env.as_ref(),
+    );
 
     let restart_one_shot = matches!(s.restart.as_deref(), Some("no") | Some("on-failure"))
         || s.restart
@@ -757,5 +713,6 @@ fn service_node(
         long_running,
         prisma,
         required_env,
+        maybe_env,
     }
 }

@@ -24,6 +24,8 @@ pub struct Row {
     pub health_endpoint: Option<String>,
     pub prisma: bool,
     pub required_env: Vec<String>,
+    /// Read as values on some paths only (unsure, so not required).
+    pub maybe_env: Vec<String>,
     /// `node`, `curl`, `wget`, `other`, `disabled`, `none`.
     pub healthcheck: String,
 }
@@ -145,6 +147,7 @@ pub fn build(p: &Project) -> Inventory {
                 .map(|_| s.health_path.value.clone()),
             prisma: s.prisma.is_some(),
             required_env: s.required_env.iter().map(|r| r.value.clone()).collect(),
+            maybe_env: s.maybe_env.iter().map(|r| r.value.clone()).collect(),
             healthcheck: healthcheck(&s.health),
         });
     }
@@ -252,10 +255,17 @@ pub fn markdown(inv: &Inventory) -> String {
                 .map(|h| format!("`{h}`"))
                 .unwrap_or_else(|| "N/A".into()),
             yes_no(r.prisma),
-            if r.required_env.is_empty() {
-                "None".to_string()
-            } else {
-                r.required_env.join(", ")
+            {
+                let req = if r.required_env.is_empty() {
+                    "None".to_string()
+                } else {
+                    r.required_env.join(", ")
+                };
+                if r.maybe_env.is_empty() {
+                    req
+                } else {
+                    format!("{req} (maybe: {})", r.maybe_env.join(", "))
+                }
             },
             hc
         ));
@@ -330,10 +340,17 @@ pub fn text(inv: &Inventory) -> String {
                 r.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                 r.health_endpoint.clone().unwrap_or_else(|| "-".into()),
                 if r.prisma { "yes" } else { "no" }.into(),
-                if r.required_env.is_empty() {
-                    "-".into()
-                } else {
-                    r.required_env.join(",")
+                {
+                    let req = if r.required_env.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.required_env.join(",")
+                    };
+                    if r.maybe_env.is_empty() {
+                        req
+                    } else {
+                        format!("{req} maybe:{}", r.maybe_env.join(","))
+                    }
                 },
                 r.healthcheck.clone(),
             ]

@@ -258,11 +258,12 @@ fn plan_file(
     let mut edits: Vec<Edit> = Vec::new();
     let mut expects: Vec<Expect> = Vec::new();
     let mut fixed = Vec::new();
+    let mut seen: HashSet<&Expect> = HashSet::new();
     for &i in fixes {
         let change = findings[i].fix.as_ref().unwrap().change(path).unwrap();
         edits.extend(change.edits.iter().cloned());
         for x in &change.expect {
-            if !expects.contains(x) {
+            if seen.insert(x) {
                 expects.push(x.clone());
             }
         }

@@ -33,7 +33,38 @@ pub struct SourceFile {
     pub eol: Eol,
     /// Unix permission bits (0 when unknown).
     pub mode: u32,
+    /// What was read from disk (None for text that was not read from a
+    /// file): checked again just before a write.
+    pub stamp: Option<Stamp>,
     line_starts: Vec<usize>,
+}
+
+/// Size, modification time and content hash of a file as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub len: u64,
+    pub mtime: Option<std::time::SystemTime>,
+    pub hash: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata, bytes: &[u8]) -> Stamp {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        Stamp {
+            len: bytes.len() as u64,
+            mtime: meta.modified().ok(),
+            hash: h.finish(),
+        }
+    }
+
+    /// The stamp of the file at `path` now.
+    pub fn now(path: &Path) -> std::io::Result<Stamp> {
+        let bytes = std::fs::read(path)?;
+        let meta = std::fs::metadata(path)?;
+        Ok(Stamp::of(&meta, &bytes))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +102,7 @@ impl SourceFile {
             bom,
             eol,
             mode,
+            stamp: None,
             line_starts: line_starts(body),
         }
     }
@@ -110,6 +142,7 @@ impl SourceFile {
                 format!("file grew past the {MAX_FILE_BYTES} byte limit while read; skipped"),
             ));
         }
+        let stamp = Stamp::of(&meta, &bytes);
         if let Some(pos) = bytes.iter().position(|&b| b == 0) {
             let line = bytes[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
             return Err(err(Some(line), "binary file (NUL byte); skipped".into()));
@@ -119,7 +152,9 @@ impl SourceFile {
             let line = e.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
             err(Some(line), "not valid UTF-8; skipped".into())
         })?;
-        Ok(SourceFile::from_text(rel, abs, &text, file_mode(&meta)))
+        let mut f = SourceFile::from_text(rel, abs, &text, file_mode(&meta));
+        f.stamp = Some(stamp);
+        Ok(f)
     }
 
     /// The full file content as bytes on disk would be (BOM included).

@@ -163,6 +163,34 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     out
 }
 
+/// A URL path made safe for any generated code it lands in (a JS string in
+/// `node -e`, a YAML or JSON string, a shell word, a Compose value with `$`
+/// interpolation): every byte outside `A-Z a-z 0-9 - . _ ~ /` and valid
+/// `%XX` escapes is percent-encoded, which HTTP servers decode to the same
+/// path. The caller validates that it is a path at all (`config`).
+pub fn url_path(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_alphanumeric() || b"-._~/".contains(&c) {
+            out.push(c as char);
+        } else if c == b'%'
+            && b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+        {
+            out.push_str(&path[i..i + 3]);
+            i += 3;
+            continue;
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+        i += 1;
+    }
+    out
+}
+
 /// A YAML flow sequence of strings in the given quote style.
 pub fn yaml_flow_strings(items: &[String], quote: char) -> String {
     let quoted: Vec<String> = items
@@ -306,6 +334,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn url_paths_are_escaped_for_generated_code() {
+        assert_eq!(url_path("/api/v1/health-z_~.x"), "/api/v1/health-z_~.x");
+        assert_eq!(url_path("/a%2Fb"), "/a%2Fb");
+        assert_eq!(
+            url_path("/h'+require('x')+'$\"\\ %"),
+            "/h%27%2Brequire%28%27x%27%29%2B%27%24%22%5C%20%25"
+        );
     }
 
     #[test]

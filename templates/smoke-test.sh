@@ -1,8 +1,11 @@
 # prodsafe template: smoke test of a freshly built image (GHA001).
 # Runs as the `run:` script of a GitHub Actions step whose `env:` sets IMAGE.
-# Placeholders (each on its own line, removed when empty): {{pull}} {{env_flags}}.
+# Placeholders (each on its own line, removed when empty): {{notes}} {{env_flags}}.
+# IMAGE may list several tags (one per line or comma-separated): the first is started.
 # SMOKE_INTERVAL (seconds between checks, default 2) and SMOKE_CHECKS (default 30) bound the wait.
 set -eu
+{{notes}}
+IMAGE=$(printf '%s\n' "$IMAGE" | tr ',' '\n' | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' | head -n 1)
 name="smoke-${GITHUB_RUN_ID:-local}-${GITHUB_JOB:-job}-$$"
 cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -11,7 +14,6 @@ fail() {
   docker logs "$name" 2>&1 || true
   exit 1
 }
-{{pull}}
 docker run -d --name "$name" \
 {{env_flags}}
   "$IMAGE" >/dev/null

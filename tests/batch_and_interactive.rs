@@ -51,7 +51,7 @@ fn batch_patches_summary_and_determinism() {
     );
     let stderr = String::from_utf8_lossy(&run1.stderr);
     assert!(
-        stderr.contains("broken: error: docker-compose.yml:"),
+        stderr.contains("broken: error: broken/docker-compose.yml:"),
         "{stderr}"
     );
     assert!(
@@ -63,7 +63,16 @@ fn batch_patches_summary_and_determinism() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert_eq!(files, vec!["alpha.patch", "beta.patch", "summary.json"]);
+    assert_eq!(
+        files,
+        vec![
+            "alpha.md",
+            "alpha.patch",
+            "beta.md",
+            "beta.patch",
+            "summary.json"
+        ]
+    );
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out1.join("summary.json")).unwrap()).unwrap();
     let broken = &summary["repos"][2];
@@ -105,7 +114,13 @@ fn batch_patches_summary_and_determinism() {
         .output()
         .unwrap();
     assert_eq!(run2.status.code(), Some(2));
-    for f in ["alpha.patch", "beta.patch", "summary.json"] {
+    for f in [
+        "alpha.md",
+        "alpha.patch",
+        "beta.md",
+        "beta.patch",
+        "summary.json",
+    ] {
         assert_eq!(
             std::fs::read(out1.join(f)).unwrap(),
             std::fs::read(dir.path().join("out2").join(f)).unwrap(),

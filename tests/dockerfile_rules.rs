@@ -264,6 +264,9 @@ fn crlf_dockerfile_fixes_keep_crlf() {
     let d = dir.path();
     let text = "FROM node:20-alpine AS build\r\nWORKDIR /app\r\nCOPY . .\r\nRUN pnpm install \\\r\n    --prod\r\n\r\nFROM node:20-alpine\r\nWORKDIR /app\r\nCOPY --from=build /app/dist ./dist\r\nCMD dumb-init node dist/main.js";
     std::fs::write(d.join("Dockerfile"), text).unwrap();
+    // The lockfile and manifest `COPY . .` brings (a frozen install needs both).
+    std::fs::write(d.join("package.json"), "{\"name\":\"x\"}\n").unwrap();
+    std::fs::write(d.join("pnpm-lock.yaml"), "lockfileVersion: '9.0'\n").unwrap();
     std::fs::write(
         d.join(".dockerignore"),
         ".git\nnode_modules\n.env\n.env.*\n",

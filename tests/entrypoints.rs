@@ -221,17 +221,19 @@ fn env_fail_fast_in_the_entrypoint_of_a_non_node_service() {
     set_mode(&d.join("worker/entrypoint.sh"), 0o755);
     let f = findings(d, "ENT008");
     assert_eq!(f.len(), 1, "{f:?}");
+    // `QUEUE: ${QUEUE_NAME:?}` makes the host need QUEUE_NAME; the container
+    // gets QUEUE: checking QUEUE_NAME inside would stop the service.
     assert!(f[0]["message"]
         .as_str()
         .unwrap()
-        .contains("DATABASE_URL, QUEUE_NAME"));
+        .contains("requires DATABASE_URL but"));
     run(&["fix", "--select", "ENT008", "."], d);
     let fixed = std::fs::read_to_string(d.join("worker/entrypoint.sh")).unwrap();
     assert_eq!(
         fixed,
         script.replacen(
             "set -eu\n",
-            "set -eu\n: \"${DATABASE_URL:?DATABASE_URL is required}\"\n: \"${QUEUE_NAME:?QUEUE_NAME is required}\"\n",
+            "set -eu\n: \"${DATABASE_URL:?DATABASE_URL is required}\"\n",
             1
         )
     );
@@ -253,4 +255,42 @@ fn env_fail_fast_in_the_entrypoint_of_a_non_node_service() {
         .unwrap();
     assert!(set.status.success());
     assert!(findings(d, "ENT008").is_empty(), "idempotent");
+}
+
+#[test]
+fn env_check_leaves_out_what_the_script_sets_and_is_unsafe_without_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("worker")).unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  worker:\n    build: ./worker\n    environment:\n      REGION: eu\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("prodsafe.toml"),
+        "[services.worker]\nrequired_env = [\"API_KEY\", \"DB_PASS\", \"REGION\"]\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("worker/Dockerfile"), "FROM python:3.12-slim\nCOPY entrypoint.sh /entrypoint.sh\nUSER nobody\nENTRYPOINT [\"/entrypoint.sh\"]\n").unwrap();
+    let script = "#!/bin/sh\nset -eu\nDB_PASS=$(cat /run/secrets/db_pass)\nexport DB_PASS\nexec echo started\n";
+    std::fs::write(d.join("worker/entrypoint.sh"), script).unwrap();
+    set_mode(&d.join("worker/entrypoint.sh"), 0o755);
+    let f = findings(d, "ENT008");
+    assert_eq!(f.len(), 1, "{f:?}");
+    // DB_PASS is set by the script itself: a check at the top would stop it.
+    assert_eq!(f[0]["fix"]["title"], "Check API_KEY, REGION at start");
+    // API_KEY is not given by compose: the check would stop the service.
+    assert_eq!(f[0]["fix"]["safety"], "unsafe");
+    let text = run(&["check", "--select", "ENT008", "."], d).stdout;
+    assert!(
+        text.contains("`worker` (docker-compose.yml) does not get API_KEY (see CMP005)"),
+        "{text}"
+    );
+    run(&["fix", "--select", "ENT008", "."], d);
+    assert_eq!(
+        std::fs::read_to_string(d.join("worker/entrypoint.sh")).unwrap(),
+        script,
+        "an unsafe fix is not applied by default"
+    );
 }

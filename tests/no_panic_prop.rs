@@ -81,3 +81,82 @@ proptest! {
         prop_assert!(report.contains("## SUMMARY OF FINDINGS"));
     }
 }
+
+/// Deeply nested input for every format (issue 14, item 13): loading,
+/// checking and planning end with errors or findings, never a crash.
+fn deep(kind: u8, n: usize) -> String {
+    match kind {
+        0 => format!(
+            "services:\n  api:\n    image: node:20\nx-deep:\n  {}x\n",
+            "- ".repeat(n)
+        ),
+        1 => format!("x: {}{}\n", "[".repeat(n), "]".repeat(n)),
+        2 => format!("x: {}{}\n", "{a: ".repeat(n), "}".repeat(n)),
+        3 => {
+            let mut s = String::from("x:\n");
+            for i in 0..n.min(3000) {
+                s.push_str(&" ".repeat(i + 1));
+                s.push_str("k:\n");
+            }
+            s
+        }
+        4 => format!("#!/bin/sh\necho {}x{}\n", "$(".repeat(n), ")".repeat(n)),
+        5 => format!("#!/bin/sh\n{}true{}\n", "{ ".repeat(n), "; }".repeat(n)),
+        6 => format!(
+            "#!/bin/sh\nif true; then\n{}:\n{}fi\n",
+            "if true; then\n".repeat(n),
+            "fi\n".repeat(n)
+        ),
+        7 => format!("const x = {}1{};\n", "(".repeat(n), ")".repeat(n)),
+        8 => format!(
+            "const x = {}{};\nimport a from './a';\n",
+            "[".repeat(n),
+            "]".repeat(n)
+        ),
+        9 => format!(
+            "FROM node:20\nRUN echo {}\nCMD node x\n",
+            "a \\\n".repeat(n)
+        ),
+        10 => format!("http {{\n{}{}}}\n", "server {\n".repeat(n), "}\n".repeat(n)),
+        _ => format!("x: {}\n", "&a [*a, ".repeat(n.min(2000))),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn deep_nesting_and_random_bytes_never_crash(
+        kind in 0u8..12,
+        n in prop_oneof![Just(300usize), Just(5_000usize), Just(30_000usize)],
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let text = deep(kind, n);
+        let noise = String::from_utf8_lossy(&bytes).into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("app/src")).unwrap();
+        std::fs::create_dir_all(d.join(".github/workflows")).unwrap();
+        std::fs::create_dir_all(d.join("nginx")).unwrap();
+        std::fs::create_dir_all(d.join("prisma")).unwrap();
+        // The deep text in every file kind, and random bytes in a sibling.
+        for (path, extra) in [
+            ("docker-compose.yml", "docker-compose.noise.yml"),
+            ("app/Dockerfile", "app/Dockerfile.noise"),
+            ("app/entrypoint.sh", "app/noise-entrypoint.sh"),
+            ("app/src/main.ts", "app/src/main.js"),
+            (".github/workflows/ci.yml", ".github/workflows/noise.yml"),
+            ("nginx/nginx.conf", "nginx/noise.conf"),
+            ("prisma/schema.prisma", "app/schema.prisma"),
+        ] {
+            std::fs::write(d.join(path), &text).unwrap();
+            std::fs::write(d.join(extra), &bytes).unwrap();
+        }
+        std::fs::write(d.join("app/noise.sh"), &noise).unwrap();
+        let p = Project::load(d, Config::default(), Templates::default());
+        let findings = prodsafe::rules::run(&p, &[], &[]);
+        let plan = prodsafe::plan::plan(&p, &findings, &|_, _| true);
+        prop_assert!(plan.files.iter().all(|f| !(f.error.is_some() && f.new_text.is_some())));
+        let _ = prodsafe::inventory::build(&p);
+        let _ = prodsafe::report::render(&p, &findings, "x", "2025-01-01");
+    }
+}

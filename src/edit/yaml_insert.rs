@@ -57,7 +57,49 @@ pub fn append_key(
     let eol = src.eol.as_str();
     let text = reindent_yaml(snippet, base, unit, eol);
     let at = after_line(src, map.end_line);
+    if at == src.text.len() && !src.final_newline() && ends_in_block_scalar(doc, map) {
+        // `MOTD: |` + `hello` at the end of a file without a final newline:
+        // a line after it would give the value a line break it does not
+        // have. Insert before the last key instead (mappings are unordered).
+        let (k, _) = map.entries().last().expect("not empty");
+        let line = src.line_text(k.line);
+        if line.chars().take(k.col).all(|c| c == ' ') {
+            return Ok((
+                Edit {
+                    start: src.line_start(k.line),
+                    end: src.line_start(k.line),
+                    text,
+                },
+                expect,
+            ));
+        }
+        return Err(BLOCK_AT_EOF.into());
+    }
     Ok((insert_lines(src, at, &text), expect))
+}
+
+const BLOCK_AT_EOF: &str = "the last value is a block scalar that ends the file without a final newline; a line after it would add a line break to its value";
+
+/// Whether the node's text ends with a block scalar (`|`, `>`) as its
+/// last value, at any depth.
+fn ends_in_block_scalar(doc: &YamlDoc, n: &Node) -> bool {
+    let mut cur = n;
+    for _ in 0..crate::formats::yaml::MAX_DEPTH {
+        cur = match &cur.kind {
+            Kind::Map(e) if !cur.flow && !e.is_empty() => &e[e.len() - 1].1,
+            Kind::Seq(i) if !cur.flow && !i.is_empty() => &i[i.len() - 1],
+            Kind::Scalar { style, .. } => {
+                return matches!(
+                    style,
+                    yaml_rust2::scanner::TScalarStyle::Literal
+                        | yaml_rust2::scanner::TScalarStyle::Folded
+                )
+            }
+            _ => return false,
+        };
+    }
+    let _ = doc;
+    false
 }
 
 /// Builds the edit that inserts `snippet` (a two-space-indented YAML
@@ -130,5 +172,8 @@ pub fn insert_seq_item_after(
         text.push_str(eol);
     }
     let at = after_line(src, item.end_line);
+    if at == src.text.len() && !src.final_newline() && ends_in_block_scalar(doc, item) {
+        return Err(BLOCK_AT_EOF.into());
+    }
     Ok((insert_lines(src, at, &text), expect))
 }

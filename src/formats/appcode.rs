@@ -3,25 +3,6 @@
 
 use crate::source::SourceFile;
 
-#[derive(Debug, Clone)]
-pub struct EnvRead {
-    pub name: String,
-    /// Read without a fallback (`??`, `||`, a condition, a default).
-    pub required: bool,
-    pub line: usize,
-}
-
-/// An existing start-up guard: `const requiredEnvVars = ['A', 'B'];`.
-#[derive(Debug, Clone)]
-pub struct Guard {
-    pub names: Vec<String>,
-    /// Byte offset just after the last element (or after `[` when empty).
-    pub insert_at: usize,
-    pub empty: bool,
-    pub quote: char,
-    pub line: usize,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct AppFile {
     /// Index of the file in the project's file list.
@@ -30,19 +11,14 @@ pub struct AppFile {
     pub ports: Vec<(u16, usize)>,
     /// Health routes (`/gateway-health`, `/health`), with their lines.
     pub health_routes: Vec<(String, usize)>,
-    pub env_reads: Vec<EnvRead>,
     /// Relative module specifiers it imports or requires (`./config`).
     pub imports: Vec<String>,
-    pub guard: Option<Guard>,
-    /// 1-based line after which a guard goes: the last top-level import, or
-    /// the shebang / `'use strict'`; 0 for the top of the file.
-    pub insert_after_line: usize,
+    /// How it uses the environment (reads, validation, dotenv, imports).
+    pub env: crate::formats::envuse::EnvFacts,
     /// The quote character the file's imports use.
     pub quote: char,
     /// Indentation unit (`"  "`, `"    "`, `"\t"`).
     pub indent: String,
-    /// Names declared at the top level (to avoid clashes).
-    pub top_level_names: Vec<String>,
     pub parse_error_line: Option<usize>,
 }
 
@@ -100,46 +76,6 @@ fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
     )
 }
 
-/// `process.env.X` / `process.env['X']` -> X
-fn env_name(n: tree_sitter::Node, s: &str) -> Option<String> {
-    let obj = n.child_by_field_name("object")?;
-    if ts_text(obj, s).replace(char::is_whitespace, "") != "process.env" {
-        return None;
-    }
-    match n.kind() {
-        "member_expression" => Some(ts_text(n.child_by_field_name("property")?, s).to_string()),
-        "subscript_expression" => string_value(n.child_by_field_name("index")?, s),
-        _ => None,
-    }
-}
-
-/// Whether the value read at `n` is used without a fallback or a test.
-fn read_is_required(n: tree_sitter::Node, s: &str) -> bool {
-    let Some(parent) = n.parent() else {
-        return false;
-    };
-    match parent.kind() {
-        "non_null_expression" => true,
-        "parenthesized_expression" | "as_expression" | "satisfies_expression" => {
-            read_is_required(parent, s)
-        }
-        "variable_declarator"
-        | "arguments"
-        | "pair"
-        | "template_substitution"
-        | "return_statement"
-        | "array" => true,
-        "assignment_expression" => parent
-            .child_by_field_name("right")
-            .is_some_and(|r| r.id() == n.id()),
-        // Concatenating an unset value silently yields "undefined".
-        "binary_expression" => parent
-            .child_by_field_name("operator")
-            .is_some_and(|o| ts_text(o, s) == "+"),
-        _ => false,
-    }
-}
-
 fn syntax(src: &SourceFile, out: &mut AppFile) {
     let s = &src.text;
     let mut parser = tree_sitter::Parser::new();
@@ -151,7 +87,9 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     parser
         .set_language(&lang.into())
         .expect("tree-sitter-typescript grammar loads");
-    let Some(tree) = parser.parse(s, None) else {
+    let Some(tree) = crate::formats::shell::parse_bounded(&mut parser, s) else {
+        // Not parsed within the time budget: unparsable, no edits.
+        out.parse_error_line = Some(1);
         return;
     };
     let root = tree.root_node();
@@ -159,65 +97,22 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         out.parse_error_line = first_error(root);
     }
     let line_of = |b: usize| src.line_col(b).0;
-    // Top level: shebang, directives, imports, requires, guard.
+    // The quote style of the file's imports.
     let mut cursor = root.walk();
     let mut quotes = (0usize, 0usize);
-    let mut prologue = true;
     for st in root.children(&mut cursor) {
-        let k = st.kind();
-        let t = ts_text(st, s);
-        match k {
-            "hash_bang_line" | "comment" => {
-                if k == "hash_bang_line" {
-                    out.insert_after_line = line_of(st.end_byte().saturating_sub(1));
-                }
-                continue;
-            }
-            "expression_statement"
-                if prologue
-                    && (t.starts_with("'use strict'") || t.starts_with("\"use strict\"")) =>
-            {
-                out.insert_after_line = line_of(st.end_byte().saturating_sub(1));
-                continue;
-            }
-            "import_statement" => {
-                if let Some(src_node) = st.child_by_field_name("source") {
-                    let q = ts_text(src_node, s).chars().next().unwrap_or('\'');
-                    if q == '"' {
-                        quotes.1 += 1
-                    } else {
-                        quotes.0 += 1
-                    }
-                }
-                out.insert_after_line = line_of(st.end_byte().saturating_sub(1));
-                prologue = false;
-                continue;
-            }
-            "lexical_declaration" | "variable_declaration" => {
-                let is_require = t.contains("require(") && {
-                    let mut c = st.walk();
-                    let r = st.named_children(&mut c).all(|d| {
-                        d.child_by_field_name("value").is_some_and(|v| {
-                            let vt = ts_text(v, s);
-                            vt.starts_with("require(")
-                                || (vt.starts_with("__importDefault(require("))
-                        })
-                    });
-                    r
-                };
-                if is_require {
-                    out.insert_after_line = line_of(st.end_byte().saturating_sub(1));
-                    continue;
+        if st.kind() == "import_statement" {
+            if let Some(src_node) = st.child_by_field_name("source") {
+                let q = ts_text(src_node, s).chars().next().unwrap_or('\'');
+                if q == '"' {
+                    quotes.1 += 1
+                } else {
+                    quotes.0 += 1
                 }
             }
-            _ => {}
         }
-        // Anything else ends the import block.
-        out.insert_after_line = out
-            .insert_after_line
-            .min(line_of(st.start_byte()).saturating_sub(1));
-        break;
     }
+    out.env = crate::formats::envuse::analyse(root, s, &line_of);
     // The quote style: the file's imports, else all its string literals.
     if quotes == (0, 0) {
         let mut stack = vec![root];
@@ -234,97 +129,13 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         }
     }
     out.quote = if quotes.1 > quotes.0 { '"' } else { '\'' };
-    let mut cursor = root.walk();
-    for st in root.children(&mut cursor) {
-        if !matches!(st.kind(), "lexical_declaration" | "variable_declaration") {
-            continue;
-        }
-        let mut c = st.walk();
-        for d in st.named_children(&mut c) {
-            if let Some(name) = d.child_by_field_name("name") {
-                let nm = ts_text(name, s).to_string();
-                if nm == "requiredEnvVars" || nm.to_ascii_lowercase().contains("requiredenv") {
-                    if let Some(arr) = d
-                        .child_by_field_name("value")
-                        .filter(|v| v.kind() == "array")
-                    {
-                        let mut ac = arr.walk();
-                        let elems: Vec<_> = arr
-                            .named_children(&mut ac)
-                            .filter(|e| e.kind() == "string")
-                            .collect();
-                        out.guard = Some(Guard {
-                            names: elems.iter().filter_map(|e| string_value(*e, s)).collect(),
-                            insert_at: elems
-                                .last()
-                                .map(|e| e.end_byte())
-                                .unwrap_or(arr.start_byte() + 1),
-                            empty: elems.is_empty(),
-                            quote: elems
-                                .first()
-                                .and_then(|e| ts_text(*e, s).chars().next())
-                                .unwrap_or('\''),
-                            line: line_of(arr.start_byte()),
-                        });
-                    }
-                }
-                out.top_level_names.push(nm);
-            }
-        }
-    }
-    // Whole tree: env reads, imports, requires, getOrThrow, ports, routes.
+    // Whole tree: imports, requires, ports, routes.
     let mut ports: Vec<(u16, usize)> = Vec::new();
     let mut nest_routes: Vec<(String, usize)> = Vec::new();
     let mut global_prefix: Option<String> = None;
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
         match n.kind() {
-            "member_expression" | "subscript_expression" => {
-                if let Some(name) = env_name(n, s) {
-                    out.env_reads.push(EnvRead {
-                        name,
-                        required: read_is_required(n, s),
-                        line: line_of(n.start_byte()),
-                    });
-                }
-            }
-            // `const { A, B = 'x', C: c } = process.env;`
-            "variable_declarator" => {
-                let is_env = n.child_by_field_name("value").is_some_and(|v| {
-                    ts_text(v, s).replace(char::is_whitespace, "") == "process.env"
-                });
-                if let (true, Some(pat)) = (
-                    is_env,
-                    n.child_by_field_name("name")
-                        .filter(|x| x.kind() == "object_pattern"),
-                ) {
-                    let mut c = pat.walk();
-                    for el in pat.named_children(&mut c) {
-                        let (name, required) = match el.kind() {
-                            "shorthand_property_identifier_pattern" => {
-                                (Some(ts_text(el, s).to_string()), true)
-                            }
-                            "object_assignment_pattern" => {
-                                (el.named_child(0).map(|k| ts_text(k, s).to_string()), false)
-                            }
-                            "pair_pattern" => (
-                                el.child_by_field_name("key")
-                                    .map(|k| ts_text(k, s).to_string()),
-                                el.child_by_field_name("value")
-                                    .is_some_and(|v| v.kind() != "assignment_pattern"),
-                            ),
-                            _ => (None, false),
-                        };
-                        if let Some(name) = name {
-                            out.env_reads.push(EnvRead {
-                                name,
-                                required,
-                                line: line_of(el.start_byte()),
-                            });
-                        }
-                    }
-                }
-            }
             "import_statement" | "export_statement" => {
                 if let Some(spec) = n
                     .child_by_field_name("source")
@@ -412,15 +223,6 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
                             .as_deref()
                             .map(|v| v.trim_matches('/').to_string());
                     }
-                    (Some("getOrThrow"), _) => {
-                        if let Some(name) = first_str.clone() {
-                            out.env_reads.push(EnvRead {
-                                name,
-                                required: true,
-                                line: line_of(n.start_byte()),
-                            });
-                        }
-                    }
                     _ => {}
                 }
                 if (f == "require" || f == "import")
@@ -449,30 +251,54 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         out.health_routes.push((r, l));
     }
     out.health_routes.sort_by_key(|(_, l)| *l);
-    out.env_reads.sort_by_key(|r| r.line);
     out.imports.sort();
     out.imports.dedup();
     out.indent = detect_indent(s);
 }
 
+/// The line of the first error node, depth first (iterative: a deeply
+/// nested file must not overflow the stack).
 fn first_error(n: tree_sitter::Node) -> Option<usize> {
-    if n.is_error() || n.is_missing() {
-        return Some(n.start_position().row + 1);
+    let mut stack = vec![n];
+    while let Some(n) = stack.pop() {
+        if n.is_error() || n.is_missing() {
+            return Some(n.start_position().row + 1);
+        }
+        let mut c = n.walk();
+        let kids: Vec<_> = n
+            .children(&mut c)
+            .filter(|k| k.has_error() || k.is_error() || k.is_missing())
+            .collect();
+        stack.extend(kids.into_iter().rev());
     }
-    let mut c = n.walk();
-    let kids: Vec<_> = n.children(&mut c).collect();
-    kids.into_iter()
-        .filter(|k| k.has_error() || k.is_error() || k.is_missing())
-        .find_map(first_error)
+    None
 }
 
 fn detect_indent(s: &str) -> String {
+    // The first indented line of code (not inside a block comment, not a
+    // comment line, not a continuation of a template literal or string).
+    let mut in_comment = false;
     for line in s.lines() {
+        let t = line.trim_start();
+        if in_comment {
+            if t.contains("*/") {
+                in_comment = false;
+            }
+            continue;
+        }
+        if let Some(i) = line.find("/*") {
+            if !line[i..].contains("*/") {
+                in_comment = true;
+            }
+        }
+        if t.starts_with("//") || t.starts_with('*') || t.starts_with("/*") || t.is_empty() {
+            continue;
+        }
         if line.starts_with('\t') {
             return "\t".into();
         }
         let n = line.len() - line.trim_start_matches(' ').len();
-        if n >= 2 && !line.trim_start().starts_with('*') {
+        if n >= 2 {
             return " ".repeat(n.min(8));
         }
     }
@@ -523,56 +349,11 @@ mod tests {
     }
 
     #[test]
-    fn env_reads_imports_and_insertion_point() {
-        let a = app("a/src/main.ts", "#!/usr/bin/env node\n'use strict';\nimport {\n  a,\n  b\n} from './config';\nconst x = require('./y');\nconst u = process.env.DATABASE_URL!;\nconst p = process.env.PORT ?? 3;\nif (process.env.DEBUG) {}\nconnect(process.env['REDIS_URL']);\nconfig.getOrThrow<string>('JWT_SECRET');\n");
-        assert_eq!(a.insert_after_line, 7);
-        let req: Vec<(&str, bool)> = a
-            .env_reads
-            .iter()
-            .map(|r| (r.name.as_str(), r.required))
-            .collect();
-        assert_eq!(
-            req,
-            vec![
-                ("DATABASE_URL", true),
-                ("PORT", false),
-                ("DEBUG", false),
-                ("REDIS_URL", true),
-                ("JWT_SECRET", true)
-            ]
-        );
+    fn imports_and_quote() {
+        let a = app("a/src/main.ts", "#!/usr/bin/env node\n'use strict';\nimport {\n  a,\n  b\n} from './config';\nconst x = require('./y');\nconst u = process.env.DATABASE_URL!;\n");
         assert_eq!(a.imports, vec!["./config".to_string(), "./y".to_string()]);
         assert_eq!(a.quote, '\'');
-    }
-
-    #[test]
-    fn destructured_env() {
-        let a = app(
-            "a/src/main.ts",
-            "const { DATABASE_URL, PORT = '3000', API: apiKey } = process.env;\n",
-        );
-        let req: Vec<(&str, bool)> = a
-            .env_reads
-            .iter()
-            .map(|r| (r.name.as_str(), r.required))
-            .collect();
-        assert_eq!(
-            req,
-            vec![("DATABASE_URL", true), ("PORT", false), ("API", true)]
-        );
-    }
-
-    #[test]
-    fn existing_guard() {
-        let text = "import x from \"y\";\n\nconst requiredEnvVars = [\"DATABASE_URL\"];\n";
-        let a = app("a/src/main.ts", text);
-        let g = a.guard.unwrap();
-        assert_eq!(g.names, vec!["DATABASE_URL"]);
-        assert_eq!(g.quote, '"');
-        assert_eq!(
-            &text[..g.insert_at],
-            "import x from \"y\";\n\nconst requiredEnvVars = [\"DATABASE_URL\""
-        );
-        assert_eq!(a.insert_after_line, 1);
+        assert_eq!(a.env.prologue, 3);
+        assert_eq!(a.env.uses[0].name, "DATABASE_URL");
     }
 }

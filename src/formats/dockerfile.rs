@@ -592,6 +592,268 @@ pub fn parse_env_args(rest: &str) -> Vec<(String, String)> {
     out
 }
 
+/// One word of a shell command in a `RUN`/`CMD`, with its byte span in the
+/// Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellWord {
+    /// The word's value when it is literal (plain, or quoted without
+    /// expansions); the raw text otherwise.
+    pub text: String,
+    pub span: Range<usize>,
+    /// No expansion, substitution or glob: `text` is exactly what the
+    /// program receives.
+    pub literal: bool,
+    /// Written without quotes or escapes.
+    pub bare: bool,
+}
+
+/// A simple command of a shell-form instruction, read on the shell's syntax
+/// tree (never text inside quotes, comments or heredoc bodies).
+#[derive(Debug, Clone)]
+pub struct ShellCmd {
+    /// The command name first, then its arguments.
+    pub words: Vec<ShellWord>,
+    /// `X=1 cmd`: assignments before the name.
+    pub assignments: bool,
+    /// Redirections (`> f`, `2>&1`).
+    pub redirects: bool,
+    /// The whole command node.
+    pub span: Range<usize>,
+}
+
+impl ShellCmd {
+    pub fn name(&self) -> &str {
+        self.words.first().map(|w| w.text.as_str()).unwrap_or("")
+    }
+    /// The program's base name (`/usr/bin/npm` -> `npm`).
+    pub fn program(&self) -> &str {
+        let n = self.name();
+        n.rsplit('/').next().unwrap_or(n)
+    }
+    pub fn args(&self) -> &[ShellWord] {
+        self.words.get(1..).unwrap_or(&[])
+    }
+}
+
+/// The shell program of a shell-form instruction.
+#[derive(Debug, Clone)]
+pub struct ShellProgram {
+    pub commands: Vec<ShellCmd>,
+    /// The whole program is one simple command: no `&&`, `;`, pipes,
+    /// subshells, control flow.
+    pub single: bool,
+    pub parse_error: bool,
+}
+
+/// Parses the shell form of an instruction (`RUN`, `CMD`, `ENTRYPOINT`)
+/// with tree-sitter-bash, on the Dockerfile's own bytes so that every span
+/// points into `text`. Comment and blank lines inside continuations (which
+/// Docker drops) are blanked out; a `\` continuation before CRLF is read
+/// as one. None for the JSON form, for the `` ` `` escape character, and
+/// for heredoc instructions (their bodies are separate scripts).
+pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<ShellProgram> {
+    if ins.json.is_some() || escape != '\\' || !ins.heredocs.is_empty() {
+        return None;
+    }
+    // Skip the leading flags (`RUN --mount=...`): they are Docker's.
+    let mut start = ins.args_span.start;
+    let end = ins.args_span.end;
+    // Inside the logical line a line break is always a continuation, so
+    // blanks, `\` and line breaks between flags are skipped alike.
+    loop {
+        let rest = &text[start..end];
+        let trimmed = rest.trim_start_matches(|c: char| {
+            c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == escape
+        });
+        let ws = rest.len() - trimmed.len();
+        if let Some(f) = trimmed.strip_prefix("--") {
+            if f.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                let mut flen = f.find(char::is_whitespace).unwrap_or(f.len());
+                // `--mount=...\` glued to its continuation.
+                if f[..flen].ends_with(escape) && f[flen..].starts_with(['\r', '\n']) {
+                    flen -= escape.len_utf8();
+                }
+                start += ws + 2 + flen;
+                continue;
+            }
+        }
+        start += ws.min(rest.len() - rest.trim_start_matches([' ', '\t']).len());
+        break;
+    }
+    // Work on the instruction's own bytes; spans are shifted back by `base`.
+    let base = start;
+    let text = &text[base..end];
+    let end = end - base;
+    let start = 0;
+    let mut bytes: Vec<u8> = text.as_bytes().to_vec();
+    // Continuations: blank out comment/blank lines Docker drops, and turn
+    // `\` CR LF into ` \` LF.
+    let mut i = start;
+    while i < end {
+        let line_end = bytes[i..end]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|x| i + x)
+            .unwrap_or(end);
+        let mut content_end = line_end;
+        if content_end > i && bytes[content_end - 1] == b'\r' {
+            content_end -= 1;
+        }
+        let continued = content_end > i && {
+            let l = &bytes[i..content_end];
+            let t = l.iter().rposition(|b| !b.is_ascii_whitespace());
+            t.is_some_and(|t| l[t] == b'\\')
+        };
+        if !continued {
+            break;
+        }
+        if content_end < line_end {
+            // `\` [spaces] CR LF -> ` ` ... `\` LF
+            let bs = i + bytes[i..content_end]
+                .iter()
+                .rposition(|&b| b == b'\\')
+                .unwrap();
+            bytes[bs] = b' ';
+            bytes[content_end] = b'\\';
+        } else {
+            let bs = i + bytes[i..content_end]
+                .iter()
+                .rposition(|&b| b == b'\\')
+                .unwrap();
+            for b in bytes[bs + 1..content_end].iter_mut() {
+                *b = b' ';
+            }
+            if bs + 1 < content_end {
+                // trailing blanks after `\`: move the `\` to the end
+                bytes[bs] = b' ';
+                bytes[content_end - 1] = b'\\';
+            }
+        }
+        // Drop the comment / blank lines that follow.
+        let mut j = line_end + 1;
+        while j < end {
+            let le = bytes[j..end]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|x| j + x)
+                .unwrap_or(end);
+            let line = &text[j..le];
+            let t = line.trim_start();
+            if t.starts_with('#') || t.trim().is_empty() {
+                let stop = if le < end { le + 1 } else { le };
+                for b in bytes[j..stop].iter_mut() {
+                    *b = b' ';
+                }
+                j = stop;
+            } else {
+                break;
+            }
+        }
+        i = j;
+    }
+    let shell = String::from_utf8(bytes).ok()?;
+    let mut out = shell_commands(&shell)?;
+    for c in &mut out.commands {
+        c.span = c.span.start + base..c.span.end + base;
+        for w in &mut c.words {
+            w.span = w.span.start + base..w.span.end + base;
+        }
+    }
+    Some(out)
+}
+
+/// The simple commands of a piece of shell text (spans into `shell`).
+pub fn shell_commands(shell: &str) -> Option<ShellProgram> {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_bash::LANGUAGE.into())
+        .ok()?;
+    let tree = parser.parse(shell, None)?;
+    let root = tree.root_node();
+    let mut out = ShellProgram {
+        commands: Vec::new(),
+        single: false,
+        parse_error: root.has_error(),
+    };
+    let mut stmts = 0;
+    let mut c = root.walk();
+    for ch in root.children(&mut c) {
+        if ch.kind() == "comment" {
+            continue;
+        }
+        stmts += 1;
+        out.single = stmts == 1 && ch.kind() == "command";
+        if stmts > 1 {
+            out.single = false;
+        }
+        collect_commands(ch, shell, &mut out.commands);
+    }
+    Some(out)
+}
+
+fn collect_commands(n: tree_sitter::Node, s: &str, out: &mut Vec<ShellCmd>) {
+    if n.kind() == "heredoc_body" {
+        return;
+    }
+    if n.kind() == "command" {
+        if let Some(name) = n.child_by_field_name("name") {
+            let mut words = vec![shell_word(name, s)];
+            let mut c = n.walk();
+            for a in n.children_by_field_name("argument", &mut c) {
+                words.push(shell_word(a, s));
+            }
+            let mut c = n.walk();
+            let kids: Vec<_> = n.children(&mut c).collect();
+            out.push(ShellCmd {
+                words,
+                assignments: kids.iter().any(|k| k.kind() == "variable_assignment"),
+                redirects: kids.iter().any(|k| k.kind().ends_with("redirect"))
+                    || std::iter::successors(n.parent(), |p| p.parent())
+                        .any(|p| p.kind() == "redirected_statement"),
+                span: n.byte_range(),
+            });
+        }
+    }
+    let mut c = n.walk();
+    for ch in n.children(&mut c) {
+        collect_commands(ch, s, out);
+    }
+}
+
+fn shell_word(n: tree_sitter::Node, s: &str) -> ShellWord {
+    let raw = &s[n.byte_range()];
+    let n = if n.kind() == "command_name" {
+        n.child(0).unwrap_or(n)
+    } else {
+        n
+    };
+    fn literal(n: tree_sitter::Node) -> bool {
+        match n.kind() {
+            "word" | "number" | "raw_string" | "string_content" | "\"" => true,
+            "string" | "concatenation" => {
+                let mut c = n.walk();
+                let r = n.children(&mut c).all(literal);
+                r
+            }
+            _ => false,
+        }
+    }
+    let is_literal =
+        literal(n) && !raw.contains(['*', '?', '[', '~', '\\', '$', '`']) && !raw.starts_with('{');
+    let bare = n.kind() == "word" && !raw.contains(['\'', '"', '\\']);
+    let text = if is_literal {
+        raw.chars().filter(|c| *c != '"' && *c != '\'').collect()
+    } else {
+        raw.to_string()
+    };
+    ShellWord {
+        text,
+        span: n.byte_range(),
+        literal: is_literal,
+        bare,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,6 +903,42 @@ mod tests {
         assert_eq!(df.instructions[5].json.as_ref().unwrap()[1], "dist/main.js");
         let covered: usize = df.tokens.iter().map(|t| t.span.len()).sum();
         assert_eq!(covered, t.len());
+    }
+
+    fn prog(t: &str) -> (String, ShellProgram) {
+        let df = parse_text(t);
+        let ins = df.instructions.last().unwrap();
+        (t.to_string(), shell_program(t, ins, df.escape).unwrap())
+    }
+
+    #[test]
+    fn shell_form_on_the_syntax_tree() {
+        let (t, p) = prog("FROM x\nRUN --mount=type=cache,target=/r pnpm install --filter \"{apps/x}...\" \\\n  # note\n\n  --frozen-lockfile && echo \"yarn install\" >> notes\n");
+        let names: Vec<&str> = p.commands.iter().map(|c| c.name()).collect();
+        assert_eq!(names, vec!["pnpm", "echo"]);
+        let args: Vec<&str> = p.commands[0]
+            .args()
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        assert_eq!(
+            args,
+            vec!["install", "--filter", "{apps/x}...", "--frozen-lockfile"]
+        );
+        assert_eq!(&t[p.commands[0].words[1].span.clone()], "install");
+        assert!(!p.single, "{p:?}");
+        assert!(p.commands[1].redirects, "{p:?}");
+        let (t, p) = prog("FROM x\r\nRUN npm i \\\r\n  --omit=dev\r\n");
+        assert_eq!(p.commands[0].args().len(), 2, "{p:?}");
+        assert_eq!(&t[p.commands[0].words[2].span.clone()], "--omit=dev");
+        let (t, p) = prog("FROM x\nRUN --mount=type=cache,target=/s\\\n    --mount=type=secret,id=T export T=1 && \\\n pnpm install --filter \"{a}...\"\\\n --frozen-lockfile\n");
+        let names: Vec<&str> = p.commands.iter().map(|c| c.name()).collect();
+        assert_eq!(names, vec!["pnpm"], "{p:?}"); // `export` is a declaration
+        assert_eq!(&t[p.commands[0].words[4].span.clone()], "--frozen-lockfile");
+        let (_, p) = prog("FROM x\nCMD NODE_ENV=production node server.js\n");
+        assert!(p.single && p.commands[0].assignments);
+        let (_, p) = prog("FROM x\nCMD node \"$APP\"\n");
+        assert!(!p.commands[0].words[1].literal);
     }
 
     #[test]

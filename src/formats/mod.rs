@@ -4,8 +4,11 @@
 pub mod appcode;
 pub mod compose;
 pub mod dockerfile;
+pub mod envuse;
 pub mod nginx;
+pub mod package_json;
 pub mod prisma;
 pub mod shell;
+pub mod tsverify;
 pub mod workflow;
 pub mod yaml;

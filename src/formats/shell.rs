@@ -21,6 +21,8 @@ pub struct SetCmd {
 #[derive(Debug, Clone)]
 pub struct Cmd {
     pub name: String,
+    /// Byte offset of the command name (after any `VAR=value` prefixes).
+    pub name_start: usize,
     pub args: Vec<String>,
     /// The simple command.
     pub span: Range<usize>,
@@ -33,13 +35,39 @@ pub struct Cmd {
     pub in_function: bool,
 }
 
+/// Where a node sits in the control flow: the conditional branches (and
+/// subshells) around it, each as (construct node id, branch id). An
+/// assignment reaches a use only if every branch around the assignment also
+/// surrounds the use.
+pub type Branches = Vec<(usize, usize)>;
+
 #[derive(Debug, Clone)]
 pub struct Expansion {
     pub name: String,
     pub guarded: bool,
     pub offset: usize,
     pub line: usize,
+    pub branches: Branches,
 }
+
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub name: String,
+    /// Byte offset from which the variable is set.
+    pub offset: usize,
+    pub branches: Branches,
+}
+
+impl Assignment {
+    /// Whether this assignment has run on every path that reaches `e`.
+    pub fn reaches(&self, e: &Expansion) -> bool {
+        self.offset < e.offset && self.branches.iter().all(|b| e.branches.contains(b))
+    }
+}
+
+/// Deeper syntax trees are not walked (a clear parse error instead of a
+/// stack overflow on hostile input).
+pub const MAX_DEPTH: usize = 400;
 
 #[derive(Debug, Clone, Default)]
 pub struct Script {
@@ -50,9 +78,16 @@ pub struct Script {
     pub sets: Vec<SetCmd>,
     pub commands: Vec<Cmd>,
     pub expansions: Vec<Expansion>,
-    /// (name, byte offset) of every assignment, `read`, `for`, `export X=`,
-    /// `local`, getopts.
-    pub assigned: Vec<(String, usize)>,
+    /// Every assignment, `read`, `for`, `export X=`, `local`, getopts (not
+    /// `X=1 cmd`, which sets X for `cmd` only).
+    pub assigned: Vec<Assignment>,
+    /// Names of the functions the script defines.
+    pub functions: Vec<String>,
+    /// Names of the aliases the script defines.
+    pub aliases: Vec<String>,
+    /// Byte ranges of the top-level statements (comments excluded), heredoc
+    /// bodies and continuation lines included.
+    pub top_spans: Vec<Range<usize>>,
     pub bashisms: Vec<(String, usize)>,
     /// Index in `commands` of the last top-level statement's command.
     pub last_statement: Option<usize>,
@@ -81,7 +116,7 @@ impl Script {
             if self
                 .assigned
                 .iter()
-                .any(|(n, off)| *n == e.name && *off < e.offset)
+                .any(|a| a.name == e.name && a.reaches(e))
             {
                 continue;
             }
@@ -91,6 +126,85 @@ impl Script {
         }
         out
     }
+}
+
+impl Script {
+    /// The first line start at or after `offset` that lies between
+    /// top-level statements (never inside a heredoc body, a continued line
+    /// or a compound command): where whole lines can be inserted.
+    pub fn boundary_at_or_after(&self, src: &SourceFile, offset: usize) -> usize {
+        let mut p = offset;
+        loop {
+            let inside = self.top_spans.iter().find(|s| s.start < p && p < s.end);
+            match inside {
+                Some(s) => {
+                    let last = src.line_col(s.end.saturating_sub(1)).0;
+                    p = crate::edit::after_line(src, last);
+                }
+                None => return p,
+            }
+        }
+    }
+
+    /// Whether `name` is a function or alias the script defines.
+    pub fn defines(&self, name: &str) -> bool {
+        self.functions.iter().any(|f| f == name) || self.aliases.iter().any(|a| a == name)
+    }
+}
+
+/// Shell builtins (POSIX special and regular builtins, and the common
+/// dash/bash/busybox ones): `exec` cannot run them.
+pub fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "alias"
+            | "bg"
+            | "break"
+            | "cd"
+            | "command"
+            | "continue"
+            | "eval"
+            | "exec"
+            | "exit"
+            | "export"
+            | "fc"
+            | "fg"
+            | "getopts"
+            | "hash"
+            | "jobs"
+            | "local"
+            | "newgrp"
+            | "pwd"
+            | "read"
+            | "readonly"
+            | "return"
+            | "set"
+            | "shift"
+            | "times"
+            | "trap"
+            | "type"
+            | "ulimit"
+            | "umask"
+            | "unalias"
+            | "unset"
+            | "wait"
+            | "."
+            | ":"
+            | "source"
+            | "let"
+            | "declare"
+            | "typeset"
+            | "builtin"
+            | "enable"
+            | "shopt"
+            | "pushd"
+            | "popd"
+            | "dirs"
+            | "disown"
+            | "suspend"
+            | "mapfile"
+            | "readarray"
+    )
 }
 
 /// Variables every container has.
@@ -113,23 +227,64 @@ fn unquote(s: &str) -> String {
 struct Walker<'a> {
     src: &'a SourceFile,
     out: Script,
+    /// The branches around the node being walked.
+    branches: Branches,
+    depth: usize,
+}
+
+/// The branch a child opens inside its parent, if running the parent does
+/// not always run the child (or the child runs in a subshell).
+fn branch_of(
+    parent: tree_sitter::Node,
+    idx: usize,
+    child: tree_sitter::Node,
+) -> Option<(usize, usize)> {
+    let field = parent.field_name_for_child(idx as u32);
+    let pid = parent.id();
+    match parent.kind() {
+        "if_statement" => match (field, child.kind()) {
+            (Some("condition"), _) => None,
+            (_, "elif_clause" | "else_clause") => Some((pid, child.id())),
+            _ => Some((pid, 0)),
+        },
+        "while_statement" | "until_statement" | "for_statement" | "c_style_for_statement" => {
+            match field {
+                Some("body") | Some("update") => Some((pid, 1)),
+                Some("condition") if parent.kind() == "c_style_for_statement" => None,
+                _ => None,
+            }
+        }
+        "case_statement" if child.kind() == "case_item" => Some((pid, child.id())),
+        // `a && b`, `a || b`: the right side may not run.
+        "list" if idx > 0 && child.is_named() => Some((pid, child.id())),
+        "pipeline" if child.is_named() => Some((pid, child.id())),
+        "function_definition" if field == Some("body") => Some((pid, 0)),
+        "subshell" | "command_substitution" | "process_substitution" => Some((pid, 0)),
+        _ => None,
+    }
 }
 
 impl Walker<'_> {
     fn walk(&mut self, n: tree_sitter::Node, stmt: Range<usize>, top_simple: bool, in_fn: bool) {
         let s = &self.src.text;
+        if self.depth >= MAX_DEPTH {
+            self.out
+                .parse_error_line
+                .get_or_insert(n.start_position().row + 1);
+            return;
+        }
         match n.kind() {
             "heredoc_body" if !has_expansions(n) => return,
             "function_definition" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    self.out.functions.push(text(name, s).to_string());
+                }
                 if text(n, s).trim_start().starts_with("function") {
                     self.out
                         .bashisms
                         .push(("`function` keyword".into(), n.start_byte()));
                 }
-                let mut c = n.walk();
-                for ch in n.children(&mut c) {
-                    self.walk(ch, stmt.clone(), false, true);
-                }
+                self.walk_children(n, stmt, false, true);
                 return;
             }
             "test_command" if text(n, s).starts_with("[[") => {
@@ -142,18 +297,26 @@ impl Walker<'_> {
                 .out
                 .bashisms
                 .push(("process substitution `<(...)`".into(), n.start_byte())),
-            "variable_assignment" => {
+            // `X=1 cmd` sets X for `cmd` only, not for the script.
+            "variable_assignment" if n.parent().is_some_and(|p| p.kind() != "command") => {
                 if let Some(name) = n.child_by_field_name("name") {
-                    self.out
-                        .assigned
-                        .push((text(name, s).to_string(), n.end_byte()));
+                    self.out.assigned.push(Assignment {
+                        name: text(name, s).to_string(),
+                        offset: n.end_byte(),
+                        branches: self.branches.clone(),
+                    });
                 }
             }
             "for_statement" => {
                 if let Some(v) = n.child_by_field_name("variable") {
-                    self.out
-                        .assigned
-                        .push((text(v, s).to_string(), n.start_byte()));
+                    // Set only when the list is not empty: inside the body.
+                    let mut branches = self.branches.clone();
+                    branches.push((n.id(), 1));
+                    self.out.assigned.push(Assignment {
+                        name: text(v, s).to_string(),
+                        offset: n.start_byte(),
+                        branches,
+                    });
                 }
             }
             "simple_expansion" | "expansion" => {
@@ -164,10 +327,30 @@ impl Walker<'_> {
             }
             _ => {}
         }
+        self.walk_children(n, stmt, false, in_fn);
+    }
+
+    fn walk_children(
+        &mut self,
+        n: tree_sitter::Node,
+        stmt: Range<usize>,
+        top_simple: bool,
+        in_fn: bool,
+    ) {
         let mut c = n.walk();
-        for ch in n.children(&mut c) {
-            self.walk(ch, stmt.clone(), false, in_fn);
+        let kids: Vec<_> = n.children(&mut c).collect();
+        self.depth += 1;
+        for (i, ch) in kids.into_iter().enumerate() {
+            let b = branch_of(n, i, ch);
+            if let Some(b) = b {
+                self.branches.push(b);
+            }
+            self.walk(ch, stmt.clone(), top_simple, in_fn);
+            if b.is_some() {
+                self.branches.pop();
+            }
         }
+        self.depth -= 1;
     }
 
     fn expansion(&mut self, n: tree_sitter::Node) {
@@ -202,6 +385,7 @@ impl Walker<'_> {
             guarded,
             offset: n.start_byte(),
             line: self.src.line_col(n.start_byte()).0,
+            branches: self.branches.clone(),
         });
     }
 
@@ -232,6 +416,11 @@ impl Walker<'_> {
                 while i < args.len() {
                     let a = &args[i];
                     let r = arg_nodes[i].byte_range();
+                    // Options end at `--`, `-` or the first word that is
+                    // not an option: the rest are positional parameters.
+                    if a == "--" || a == "-" || !(a.starts_with('-') || a.starts_with('+')) {
+                        break;
+                    }
                     if a == "-o" || a == "+o" {
                         if let Some(opt) = args.get(i + 1) {
                             let on = a == "-o";
@@ -263,8 +452,19 @@ impl Walker<'_> {
                         let v = a.split('=').next().unwrap_or("");
                         if v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !v.is_empty()
                         {
-                            self.out.assigned.push((v.to_string(), n.start_byte()));
+                            self.out.assigned.push(Assignment {
+                                name: v.to_string(),
+                                offset: n.start_byte(),
+                                branches: self.branches.clone(),
+                            });
                         }
+                    }
+                }
+            }
+            "alias" => {
+                for a in &args {
+                    if let Some((name, _)) = a.split_once('=') {
+                        self.out.aliases.push(name.to_string());
                     }
                 }
             }
@@ -276,6 +476,7 @@ impl Walker<'_> {
         }
         self.out.commands.push(Cmd {
             name,
+            name_start: name_node.start_byte(),
             args,
             span: n.byte_range(),
             stmt_span: stmt,
@@ -297,8 +498,8 @@ fn has_expansions(n: tree_sitter::Node) -> bool {
     r
 }
 
-fn first_error(n: tree_sitter::Node) -> Option<usize> {
-    if n.is_error() || n.is_missing() {
+fn first_error(n: tree_sitter::Node, depth: usize) -> Option<usize> {
+    if n.is_error() || n.is_missing() || depth >= MAX_DEPTH {
         return Some(n.start_position().row + 1);
     }
     if !n.has_error() {
@@ -306,7 +507,43 @@ fn first_error(n: tree_sitter::Node) -> Option<usize> {
     }
     let mut c = n.walk();
     let kids: Vec<_> = n.children(&mut c).collect();
-    kids.into_iter().find_map(first_error)
+    kids.into_iter().find_map(|k| first_error(k, depth + 1))
+}
+
+/// Parse time a file may take before it is given up as a parse error:
+/// tree-sitter's error recovery is quadratic on some garbage (tens of
+/// thousands of broken lines), and a run must not hang on one file.
+pub const PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Parses `text` with `parser` within [`PARSE_BUDGET`]; None when it ran
+/// out, nests brackets deeper than [`MAX_BRACKETS`], or the parser gave up.
+/// Bracket nesting beyond which a script or module is not parsed (the
+/// tree-sitter runtime recurses per level when it frees a parse stack).
+pub const MAX_BRACKETS: usize = 1000;
+
+pub fn parse_bounded(parser: &mut tree_sitter::Parser, text: &str) -> Option<tree_sitter::Tree> {
+    let mut depth = 0usize;
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKETS {
+                    return None;
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let deadline = std::time::Instant::now() + PARSE_BUDGET;
+    let bytes = text.as_bytes();
+    let mut read = |i: usize, _: tree_sitter::Point| -> &[u8] { bytes.get(i..).unwrap_or(&[]) };
+    let mut progress = |_: &tree_sitter::ParseState| std::time::Instant::now() > deadline;
+    parser.parse_with_options(
+        &mut read,
+        None,
+        Some(tree_sitter::ParseOptions::new().progress_callback(&mut progress)),
+    )
 }
 
 pub fn parse(file: usize, src: &SourceFile) -> Script {
@@ -314,14 +551,18 @@ pub fn parse(file: usize, src: &SourceFile) -> Script {
     parser
         .set_language(&tree_sitter_bash::LANGUAGE.into())
         .expect("tree-sitter-bash grammar loads");
-    let tree = parser.parse(&src.text, None);
+    let tree = parse_bounded(&mut parser, &src.text);
     let mut w = Walker {
         src,
         out: Script {
             file,
             crlf: src.text.contains("\r\n"),
+            // Not parsed in time: treated as unparsable (no edits).
+            parse_error_line: tree.is_none().then_some(1),
             ..Default::default()
         },
+        branches: Vec::new(),
+        depth: 0,
     };
     let first = src.line_text(1);
     if let Some(rest) = first.strip_prefix("#!") {
@@ -336,12 +577,13 @@ pub fn parse(file: usize, src: &SourceFile) -> Script {
     }
     if let Some(tree) = tree {
         let root = tree.root_node();
-        w.out.parse_error_line = first_error(root);
+        w.out.parse_error_line = first_error(root, 0);
         let mut c = root.walk();
         let stmts: Vec<_> = root
             .children(&mut c)
             .filter(|n| n.kind() != "comment")
             .collect();
+        w.out.top_spans = stmts.iter().map(|n| n.byte_range()).collect();
         for st in &stmts {
             let before = w.out.commands.len();
             w.walk(*st, st.byte_range(), st.kind() == "command", false);
@@ -358,41 +600,42 @@ pub fn parse(file: usize, src: &SourceFile) -> Script {
 /// Whether a command starts a long-running process (what an entrypoint
 /// should `exec`).
 pub fn is_long_running(cmd: &Cmd) -> bool {
-    !matches!(
-        cmd.name.as_str(),
-        "echo"
-            | "printf"
-            | "set"
-            | "export"
-            | "cd"
-            | "true"
-            | "false"
-            | ":"
-            | "exec"
-            | "exit"
-            | "test"
-            | "["
-            | "sleep"
-            | "mkdir"
-            | "chmod"
-            | "chown"
-            | "cp"
-            | "mv"
-            | "rm"
-            | "ln"
-            | "cat"
-            | "touch"
-            | "unset"
-            | "shift"
-            | "trap"
-            | "wait"
-            | "."
-            | "source"
-            | "eval"
-            | "umask"
-            | "ulimit"
-            | "return"
-    )
+    !is_builtin(&cmd.name)
+        && !matches!(
+            cmd.name.as_str(),
+            "echo"
+                | "printf"
+                | "set"
+                | "export"
+                | "cd"
+                | "true"
+                | "false"
+                | ":"
+                | "exec"
+                | "exit"
+                | "test"
+                | "["
+                | "sleep"
+                | "mkdir"
+                | "chmod"
+                | "chown"
+                | "cp"
+                | "mv"
+                | "rm"
+                | "ln"
+                | "cat"
+                | "touch"
+                | "unset"
+                | "shift"
+                | "trap"
+                | "wait"
+                | "."
+                | "source"
+                | "eval"
+                | "umask"
+                | "ulimit"
+                | "return"
+        )
 }
 
 #[cfg(test)]

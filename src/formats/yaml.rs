@@ -10,6 +10,7 @@
 //! Merge keys (`<<`) and aliases are resolved on lookup.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -75,9 +76,10 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct YamlDoc {
     pub root: Node,
-    pub anchors: HashMap<usize, Node>,
+    /// Shared by the documents of a file (never copied per document).
+    pub anchors: Arc<HashMap<usize, Node>>,
     /// Anchor ids used by at least one alias.
-    pub aliased: std::collections::HashSet<usize>,
+    pub aliased: Arc<std::collections::HashSet<usize>>,
     /// The quote character the document's quoted scalars mostly use.
     pub quote: char,
     /// The indentation step the document uses for nested mappings.
@@ -524,18 +526,13 @@ pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
         aliased: Default::default(),
         last_key_line: 1,
     };
-    let mut p = Parser::new_from_str(&src.text);
-    p.load(&mut b, true).map_err(|e| LoadError {
+    feed(&src.text, &mut b).map_err(|(line, col, info)| LoadError {
         rel: src.rel.clone(),
-        line: Some(e.marker().line().max(1)),
-        message: format!(
-            "invalid YAML: {} (column {})",
-            e.info(),
-            e.marker().col() + 1
-        ),
+        line: Some(line.max(1)),
+        message: format!("invalid YAML: {info} (column {})", col + 1),
     })?;
-    let anchors = b.anchors;
-    let aliased = b.aliased;
+    let anchors = Arc::new(b.anchors);
+    let aliased = Arc::new(b.aliased);
     Ok(b.docs
         .into_iter()
         .map(|root| {
@@ -553,9 +550,210 @@ pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
         .collect())
 }
 
-/// The plain semantic value (aliases expanded, merges not applied), used to
-/// verify edits.
+/// Collections nested deeper than this are refused (compose files and
+/// workflows nest a dozen levels; yaml-rust2's loader recurses per level).
+pub const MAX_DEPTH: usize = 256;
+
+/// Feeds every event of every document of `text` to `recv`, iteratively
+/// (yaml-rust2's own `load` recurses once per nesting level and overflows
+/// the stack on hostile input). Errors: (1-based line, 0-based column,
+/// message).
+pub fn feed<R: MarkedEventReceiver>(
+    text: &str,
+    recv: &mut R,
+) -> Result<(), (usize, usize, String)> {
+    let mut p = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (ev, m) = p
+            .next_token()
+            .map_err(|e| (e.marker().line(), e.marker().col(), e.info().to_string()))?;
+        match ev {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err((
+                        m.line(),
+                        m.col(),
+                        format!("nested more than {MAX_DEPTH} levels deep; not read"),
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let end = ev == Event::StreamEnd;
+        recv.on_event(ev, m);
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+/// A YAML value for comparing files: scalars resolved as yaml-rust2 does
+/// (plain `1` is an integer, `"1"` a string), anchors kept as ids and
+/// aliases left unexpanded (an alias bomb stays as small as its text), and
+/// block scalars read byte-exactly at the end of a file without a final
+/// newline (where yaml-rust2 adds a line break the text does not have).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    Scalar(Yaml, usize),
+    Seq(Vec<Value>, usize),
+    Map(Vec<(Value, Value)>, usize),
+    Alias(usize),
+}
+
+impl Value {
+    pub fn anchor(&self) -> usize {
+        match self {
+            Value::Scalar(_, a) | Value::Seq(_, a) | Value::Map(_, a) => *a,
+            Value::Alias(_) => 0,
+        }
+    }
+
+    /// Equality with mappings compared as unordered (YAML mappings are).
+    pub fn same(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Map(a, x), Value::Map(b, y)) => {
+                if x != y || a.len() != b.len() {
+                    return false;
+                }
+                if a.iter()
+                    .zip(b)
+                    .all(|((ka, va), (kb, vb))| ka == kb && va.same(vb))
+                {
+                    return true;
+                }
+                let index: HashMap<&Value, &Value> = b.iter().map(|(k, v)| (k, v)).collect();
+                index.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| index.get(k).is_some_and(|w| v.same(w)))
+            }
+            (Value::Seq(a, x), Value::Seq(b, y)) => {
+                x == y && a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.same(q))
+            }
+            _ => self == other,
+        }
+    }
+}
+
+struct ValueBuilder<'a> {
+    text: &'a str,
+    stack: Vec<(Value, Option<Value>)>,
+    docs: Vec<Value>,
+    /// The last block scalar event: (path of the value in docs, header line).
+    last_block: Option<(TScalarStyle, usize)>,
+    content_after_block: bool,
+}
+
+impl ValueBuilder<'_> {
+    fn push(&mut self, v: Value) {
+        match self.stack.last_mut() {
+            None => self.docs.push(v),
+            Some((Value::Seq(items, _), _)) => items.push(v),
+            Some((Value::Map(entries, _), pending)) => match pending.take() {
+                None => *pending = Some(v),
+                Some(k) => entries.push((k, v)),
+            },
+            Some(_) => {}
+        }
+    }
+}
+
+impl MarkedEventReceiver for ValueBuilder<'_> {
+    fn on_event(&mut self, ev: Event, m: Marker) {
+        match ev {
+            Event::Scalar(v, style, anchor, tag) => {
+                self.content_after_block = true;
+                let y = match (&tag, style) {
+                    (Some(t), _) => Yaml::String(format!("!{}{} {v}", t.handle, t.suffix)),
+                    (None, TScalarStyle::Plain) => Yaml::from_str(&v),
+                    _ => Yaml::String(v),
+                };
+                if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded) {
+                    self.last_block = Some((style, m.line()));
+                    self.content_after_block = false;
+                }
+                self.push(Value::Scalar(y, anchor));
+            }
+            Event::Alias(id) => {
+                self.content_after_block = true;
+                self.push(Value::Alias(id));
+            }
+            Event::SequenceStart(a, _) => {
+                self.content_after_block = true;
+                self.stack.push((Value::Seq(vec![], a), None))
+            }
+            Event::MappingStart(a, _) => {
+                self.content_after_block = true;
+                self.stack.push((Value::Map(vec![], a), None))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((v, _)) = self.stack.pop() {
+                    self.push(v);
+                }
+            }
+            Event::StreamEnd => {
+                if !self.content_after_block && self.last_block.is_some() {
+                    fix_block_at_eof(self.text, &mut self.docs);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The last scalar of the last document, mutably.
+fn last_scalar(v: &mut Value) -> Option<&mut Value> {
+    match v {
+        Value::Seq(items, _) => items.last_mut().and_then(last_scalar),
+        Value::Map(entries, _) => entries.last_mut().and_then(|e| last_scalar(&mut e.1)),
+        Value::Scalar(..) => Some(v),
+        Value::Alias(_) => None,
+    }
+}
+
+/// A block scalar whose last content line is the file's last line, with no
+/// line break after it: its value has no final line break (clip and keep
+/// chomping keep only a line break that exists). yaml-rust2 adds one.
+fn fix_block_at_eof(text: &str, docs: &mut [Value]) {
+    if text.ends_with('\n') {
+        return;
+    }
+    let last_line = text.rsplit('\n').next().unwrap_or(text);
+    let last_line = last_line.trim_end_matches('\r');
+    if last_line.trim().is_empty() {
+        return;
+    }
+    let Some(Value::Scalar(Yaml::String(v), _)) = docs.last_mut().and_then(last_scalar) else {
+        return;
+    };
+    let body = v.trim_end_matches('\n');
+    if v.ends_with('\n') && !v.ends_with("\n\n") && body.ends_with(last_line.trim()) {
+        v.pop();
+    }
+}
+
+/// Every document of `text` as [`Value`]s (no alias expansion, bounded
+/// depth).
+pub fn load_values(text: &str) -> Result<Vec<Value>, String> {
+    let mut b = ValueBuilder {
+        text,
+        stack: vec![],
+        docs: vec![],
+        last_block: None,
+        content_after_block: true,
+    };
+    feed(text, &mut b).map_err(|(l, _, info)| format!("{info} at line {l}"))?;
+    Ok(b.docs)
+}
+
+/// The plain semantic value of a small trusted snippet (a template):
+/// aliases expanded, merges not applied.
 pub fn load_value(text: &str) -> Result<Vec<Yaml>, String> {
+    if text.len() > 64 * 1024 {
+        return Err("snippet too large".into());
+    }
     YamlLoader::load_from_str(text)
         .map_err(|e| format!("{} at line {}", e.info(), e.marker().line()))
 }
@@ -585,6 +783,64 @@ pub fn indent_unit(doc: &YamlDoc) -> usize {
         .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
         .filter(|&i| counts[i] > 0)
         .unwrap_or(2)
+}
+
+/// The first U+2028, U+2029 or U+0085 (NEL) outside a quoted scalar, as
+/// (1-based line, character). yaml-rust2 reads them as ordinary characters,
+/// go-yaml and libyaml as line breaks: prodsafe and Compose would see
+/// different files.
+pub fn foreign_line_break(text: &str) -> Option<(usize, char)> {
+    let is_break = |c: char| matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}');
+    if !text.contains(is_break) {
+        return None;
+    }
+    struct Quoted<'a> {
+        src: &'a SourceFile,
+        spans: Vec<std::ops::Range<usize>>,
+    }
+    impl MarkedEventReceiver for Quoted<'_> {
+        fn on_event(&mut self, ev: Event, m: Marker) {
+            if let Event::Scalar(
+                _,
+                style @ (TScalarStyle::DoubleQuoted | TScalarStyle::SingleQuoted),
+                ..,
+            ) = ev
+            {
+                let start = self.src.offset_of(m.line().max(1), m.col());
+                let q = if style == TScalarStyle::DoubleQuoted {
+                    '"'
+                } else {
+                    '\''
+                };
+                let rest = &self.src.text[start..];
+                let mut it = rest.char_indices().skip(1).peekable();
+                while let Some((i, c)) = it.next() {
+                    if q == '"' && c == '\\' {
+                        it.next();
+                    } else if c == q {
+                        if q == '\'' && it.peek().map(|p| p.1) == Some('\'') {
+                            it.next();
+                            continue;
+                        }
+                        self.spans.push(start..start + i);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    let src = SourceFile::from_text("", std::path::Path::new(""), text, 0);
+    let mut q = Quoted {
+        src: &src,
+        spans: vec![],
+    };
+    let _ = feed(&src.text, &mut q);
+    for (i, c) in src.text.char_indices().filter(|(_, c)| is_break(*c)) {
+        if !q.spans.iter().any(|s| s.start < i && i < s.end) {
+            return Some((src.line_col(i).0, c));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

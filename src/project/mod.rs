@@ -11,6 +11,7 @@ use crate::graph::Graph;
 use crate::templates::Templates;
 
 pub mod model;
+pub mod service_env;
 
 pub use model::{is_secret_env, join, parent, Model};
 
@@ -18,6 +19,8 @@ pub use model::{is_secret_env, join, parent, Model};
 pub struct Project {
     pub model: Model,
     pub graph: Graph,
+    /// What each graph service's container gets (indexed like `graph.services`).
+    pub service_env: Vec<crate::env::ServiceEnv>,
 }
 
 impl Project {
@@ -32,7 +35,12 @@ impl Project {
                 .collect();
             model.context_sensitive.insert(img.context.clone(), found);
         }
-        Project { model, graph }
+        let service_env = service_env::resolve_services(&model, &graph);
+        Project {
+            model,
+            graph,
+            service_env,
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::formats::appcode::{self, AppFile};
 use crate::formats::compose::{self, ComposeFile};
 use crate::formats::dockerfile::{self, Dockerfile};
 use crate::formats::nginx::{self, NginxConf};
+use crate::formats::package_json::{self, PackageJson};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
 use crate::formats::workflow::{self, Workflow};
@@ -39,6 +40,9 @@ pub struct Model {
     pub prisma: Vec<PrismaSchema>,
     pub workflows: Vec<Workflow>,
     pub nginx: Vec<NginxConf>,
+    pub package_jsons: Vec<PackageJson>,
+    /// `.gitignore` files: (folder, matcher).
+    pub gitignores: Vec<(String, ignore::gitignore::Gitignore)>,
     /// Execute bit of each shell script: from git's index when the root is
     /// in a git work tree (what a clean checkout gets), else from disk.
     pub exec_bits: HashMap<String, bool>,
@@ -46,6 +50,10 @@ pub struct Model {
     /// (the walk skips them, so they are looked up here, once).
     pub context_sensitive: HashMap<String, Vec<String>>,
     pub errors: Vec<LoadError>,
+    /// Files skipped on purpose, with the reason (symlinks).
+    pub skipped: Vec<LoadError>,
+    /// Workspace packages and tsconfig `paths` (bare imports to source).
+    pub workspace: crate::workspace::Workspace,
     pub config: Config,
     pub templates: Templates,
 }
@@ -58,14 +66,24 @@ enum Parsed {
     Prisma(PrismaSchema),
     Workflow(Workflow),
     Nginx(NginxConf),
+    PackageJson(PackageJson),
     None,
 }
 
 impl Model {
     pub fn load(root: &Path, config: Config, templates: Templates) -> Model {
+        // Parsers of third-party grammars recurse on nesting: give the
+        // worker threads room (no-op when the pool already exists).
+        static POOL: std::sync::Once = std::sync::Once::new();
+        POOL.call_once(|| {
+            let _ = rayon::ThreadPoolBuilder::new()
+                .stack_size(64 << 20)
+                .build_global();
+        });
         let excluded = config.exclude_matcher(root);
         let walk = discover::walk(root, std::sync::Arc::new(move |rel| excluded.is_match(rel)));
         let mut errors = walk.errors;
+        let skipped = walk.skipped;
         // Read in parallel; keep discovery order.
         let read: Vec<(FileKind, Result<SourceFile, LoadError>)> = walk
             .files
@@ -94,6 +112,7 @@ impl Model {
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 FileKind::Workflow => workflow::parse(i, f).map(Parsed::Workflow),
                 FileKind::Nginx => Ok(Parsed::Nginx(nginx::parse(i, f))),
+                FileKind::PackageJson => package_json::parse(i, f).map(Parsed::PackageJson),
                 _ => Ok(Parsed::None),
             })
             .collect();
@@ -104,6 +123,7 @@ impl Model {
         let mut prisma = Vec::new();
         let mut workflows = Vec::new();
         let mut nginx = Vec::new();
+        let mut package_jsons = Vec::new();
         let mut slot = vec![usize::MAX; files.len()];
         for (i, p) in parsed.into_iter().enumerate() {
             match p {
@@ -134,6 +154,10 @@ impl Model {
                 Ok(Parsed::Nginx(n)) => {
                     slot[i] = nginx.len();
                     nginx.push(n)
+                }
+                Ok(Parsed::PackageJson(pj)) => {
+                    slot[i] = package_jsons.len();
+                    package_jsons.push(pj)
                 }
                 Ok(Parsed::None) => {}
                 Err(e) => errors.push(e),
@@ -169,13 +193,35 @@ impl Model {
             prisma,
             workflows,
             nginx,
+            package_jsons,
+            gitignores: Vec::new(),
             exec_bits: HashMap::new(),
             context_sensitive: HashMap::new(),
             errors,
+            skipped,
+            workspace: Default::default(),
             config,
             templates,
         };
+        p.workspace = crate::workspace::Workspace::load(root, &p.all_paths);
         p.load_imported_modules();
+        p.gitignores = p
+            .files
+            .iter()
+            .zip(&p.kinds)
+            .filter(|(_, k)| **k == FileKind::GitIgnore)
+            .map(|(f, _)| {
+                let dir = parent(&f.rel).to_string();
+                let mut b = ignore::gitignore::GitignoreBuilder::new(root.join(&dir));
+                for line in f.text.lines() {
+                    let _ = b.add_line(None, line);
+                }
+                let g = b
+                    .build()
+                    .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty());
+                (dir, g)
+            })
+            .collect();
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p
     }
@@ -188,11 +234,15 @@ impl Model {
             .iter()
             .flat_map(|a| {
                 let from = self.files[a.file].rel.clone();
-                a.imports.iter().map(move |i| (from.clone(), i.clone()))
+                a.imports
+                    .iter()
+                    .chain(&a.env.package_imports)
+                    .map(move |i| (from.clone(), i.clone()))
             })
             .collect();
         while let Some((from, spec)) = queue.pop() {
-            let Some(rel) = appcode::resolve_import(&from, &spec)
+            let Some(rel) = self
+                .import_candidates(&from, &spec)
                 .into_iter()
                 .find(|c| self.all_paths.contains(c) && !c.contains("node_modules/"))
             else {
@@ -205,7 +255,12 @@ impl Model {
                 Ok(f) => {
                     let i = self.files.len();
                     let a = appcode::parse(i, &f);
-                    queue.extend(a.imports.iter().map(|s| (rel.clone(), s.clone())));
+                    queue.extend(
+                        a.imports
+                            .iter()
+                            .chain(&a.env.package_imports)
+                            .map(|s| (rel.clone(), s.clone())),
+                    );
                     self.by_rel.insert(rel, i);
                     self.files.push(f);
                     self.kinds.push(FileKind::AppModule);
@@ -227,8 +282,9 @@ impl Model {
                 continue;
             }
             let Some(a) = self.app(&rel) else { continue };
-            for spec in &a.imports {
-                if let Some(r) = appcode::resolve_import(&rel, spec)
+            for spec in a.imports.iter().chain(&a.env.package_imports) {
+                if let Some(r) = self
+                    .import_candidates(&rel, spec)
                     .into_iter()
                     .find(|c| self.by_rel.contains_key(c))
                 {
@@ -238,6 +294,16 @@ impl Model {
             out.push(a);
         }
         out
+    }
+
+    /// Files an import specifier may name: relative, or a workspace
+    /// package / tsconfig path.
+    fn import_candidates(&self, from: &str, spec: &str) -> Vec<String> {
+        if spec.starts_with('.') {
+            appcode::resolve_import(from, spec)
+        } else {
+            self.workspace.resolve(spec)
+        }
     }
 
     pub fn file(&self, rel: &str) -> Option<&SourceFile> {
@@ -265,6 +331,37 @@ impl Model {
     pub fn prisma_schema(&self, rel: &str) -> Option<&PrismaSchema> {
         let i = *self.by_rel.get(rel)?;
         self.prisma.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    pub fn package_json(&self, rel: &str) -> Option<&PackageJson> {
+        let i = *self.by_rel.get(rel)?;
+        self.package_jsons.get(self.slot[i]).filter(|s| s.file == i)
+    }
+
+    /// Whether a `.gitignore` keeps `rel` (a file, or a folder when `dir`)
+    /// out of a clean checkout: the deepest `.gitignore` that decides wins.
+    pub fn git_ignored(&self, rel: &str, dir: bool) -> bool {
+        let mut best: Option<(usize, bool)> = None;
+        for (gdir, g) in &self.gitignores {
+            let inside = gdir.is_empty() || rel.starts_with(&format!("{gdir}/"));
+            if !inside {
+                continue;
+            }
+            let m = g.matched_path_or_any_parents(self.root.join(rel), dir);
+            let decided = if m.is_ignore() {
+                Some(true)
+            } else if m.is_whitelist() {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(d) = decided {
+                if best.is_none_or(|(depth, _)| gdir.len() >= depth) {
+                    best = Some((gdir.len(), d));
+                }
+            }
+        }
+        best.is_some_and(|(_, d)| d)
     }
 
     pub fn exists(&self, rel: &str) -> bool {
@@ -297,3 +394,19 @@ fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<S
 }
 
 pub use crate::relpath::{join, parent};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins() {
+        assert_eq!(
+            join("", "./apps/a/Dockerfile").as_deref(),
+            Some("apps/a/Dockerfile")
+        );
+        assert_eq!(join("deploy", "../apps/a").as_deref(), Some("apps/a"));
+        assert_eq!(join("", "../x"), None);
+        assert_eq!(join("a/b", ".").as_deref(), Some("a/b"));
+    }
+}

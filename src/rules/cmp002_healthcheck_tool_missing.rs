@@ -80,7 +80,7 @@ pub fn node_probe(p: &Project, port: u16, path: &str) -> Option<String> {
     let port = port.to_string();
     let snippet = fill(
         &body(p.templates.get("healthcheck-node.yaml")),
-        &[("port", &port), ("path", path)],
+        &[("port", &port), ("path", &crate::templates::url_path(path))],
     );
     snippet.lines().find_map(|l| {
         l.trim_start()

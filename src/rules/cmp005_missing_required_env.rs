@@ -9,10 +9,21 @@ pub static RULE: Rule = Rule {
     fix: FixKind::None,
     summary: "A compose service does not provide a variable its app requires",
     doc: r#"## What it checks
-A variable the service's app requires (Prisma datasource, `process.env.X`
-without a fallback, `getOrThrow`, `required_env` in `prodsafe.toml`) that
-its compose service does not provide: not in `environment` (a value or a
-`${X}` passed through), no `env_file`, and no `ENV` in the image.
+A variable the service's app certainly requires that its deployment does
+not give it. Required means read as a value, with no default and no
+presence check, on the path every start takes (in the entry file or any
+module it reaches, workspace packages included), demanded by the app's own
+validation (envalid, zod, Joi `.required()`), the Prisma datasource when
+the app imports the Prisma client, compose `${X:?}`, or `required_env` in
+`prodsafe.toml`. Given means: compose `environment` (list or mapping,
+`<<` merges resolved, `${X:-default}` interpolated with the `.env` beside
+the compose file), the service's `env_file`s (parsed), the image's `ENV`,
+and variables its entrypoint exports. A value that interpolates to an
+empty string does not count. An `env_file` that does not exist is reported
+too: compose refuses to start the service.
+
+Variables only read on some paths are listed as "maybe" in the inventory
+and never reported here.
 
 ## Why it breaks production
 The stack starts and the service crashes (with a fail-fast check) or
@@ -41,45 +52,72 @@ services:
 
 ## Fix
 None automatic: add the variable to the service's `environment`, e.g.
-`DATABASE_URL: ${DATABASE_URL:?DATABASE_URL is required}`.
+`DATABASE_URL: ${DATABASE_URL:?DATABASE_URL is required}`, or create the
+`env_file`.
 "#,
     check,
 };
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
-    for s in &p.graph.services {
+    let mut reported = std::collections::HashSet::new();
+    for (i, s) in p.graph.services.iter().enumerate() {
         let svc = &p.compose[s.compose].services[s.index];
-        if !svc.env_files.is_empty() {
+        let Some(env) = p.service_env.get(i) else {
             continue;
-        }
-        let image_env: Vec<String> = s
-            .dockerfile
-            .as_deref()
-            .and_then(|d| p.dockerfile(d))
-            .and_then(|d| {
-                d.final_stage()
-                    .map(|st| d.env(st).into_iter().map(|(k, _)| k).collect())
-            })
-            .unwrap_or_default();
-        for r in &s.required_env {
-            if r.source.starts_with("compose ") {
+        };
+        for (file, compose, line, example) in &env.missing_env_files {
+            // Reported once, where it is declared (a base service that
+            // others extend declares it for all of them).
+            if !reported.insert((compose.clone(), *line)) {
                 continue;
             }
-            let provided =
-                svc.environment.iter().any(|(k, _)| *k == r.value) || image_env.contains(&r.value);
-            if !provided {
-                let mut f = RULE.finding(
-                    &s.compose_rel,
-                    svc.line,
-                    svc.col,
-                    format!(
-                        "`{}` requires {} ({}) but its compose service does not set it.",
-                        s.name, r.value, r.source
-                    ),
-                );
-                f.service = Some(s.name.clone());
-                out.push(f);
+            let hint = example
+                .as_deref()
+                .map(|x| format!(" (create it from {x})"))
+                .unwrap_or_default();
+            let mut f = RULE.finding(
+                compose,
+                *line,
+                1,
+                format!(
+                    "`{}` reads env_file {file}, which does not exist{hint}: compose refuses to start the service.",
+                    s.name
+                ),
+            );
+            f.service = Some(s.name.clone());
+            out.push(f);
+        }
+        let mut push = |line: usize, col: usize, msg: String| {
+            let mut f = RULE.finding(&s.compose_rel, line, col, msg);
+            f.service = Some(s.name.clone());
+            out.push(f);
+        };
+        for (file, err) in &env.bad_env_files {
+            push(
+                svc.line,
+                svc.col,
+                format!(
+                    "`{}` reads env_file {file}, which does not parse: {err}.",
+                    s.name
+                ),
+            );
+        }
+        for r in &s.required_env {
+            if r.source.starts_with("compose ") || env.provides(&r.value) || env.unknown {
+                continue;
             }
+            let how = match env.get(&r.value) {
+                Some(g) => format!("its deployment sets it empty ({})", g.source),
+                None => "its compose service does not set it".to_string(),
+            };
+            push(
+                svc.line,
+                svc.col,
+                format!(
+                    "`{}` requires {} ({}) but {how}.",
+                    s.name, r.value, r.source
+                ),
+            );
         }
     }
 }

@@ -1,13 +1,17 @@
-use crate::finding::{Finding, Severity};
+use crate::finding::{Edit, Expect, FileChange, Finding, Fix, Safety, Severity};
+use crate::formats::dockerfile::shell_program;
+use crate::formats::package_json::{script_invocation, PackageJson};
 use crate::project::Project;
+use crate::rules::build_chain::{origin, Origin};
 use crate::rules::scope::{cmd_words, images, package_manager};
+use crate::rules::scope::{is_wrapper_word, ImageCtx};
 use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "DKR001",
     name: "runtime-package-manager",
     severity: Severity::Critical,
-    fix: FixKind::None,
+    fix: FixKind::Sometimes(Safety::Safe),
     summary: "The runtime command needs pnpm/yarn the final stage does not provide",
     doc: r#"## What it checks
 The container's command (CMD/ENTRYPOINT of the final stage, or the
@@ -34,9 +38,15 @@ COPY --from=builder /app/dist ./dist
 CMD ["dumb-init", "node", "dist/main.js"]
 ```
 
-## Fix
-None automatic: run the artifact directly, e.g.
-`CMD ["dumb-init", "node", "dist/main.js"]`.
+## Fix (safe where the script's command is certain)
+`CMD ["pnpm", "start"]` / `npm run start` / `yarn start`: replaced by what
+the script runs, read from the `package.json` the runtime stage holds in
+its WORKDIR, in exec form (`CMD ["node", "dist/main.js"]`), wrappers such
+as `dumb-init` kept. Only when the script is one plain `node` command (no
+shell syntax, no tool from `node_modules/.bin`), no `pre`/`post` script
+runs with it, and CMD and ENTRYPOINT do not combine; otherwise the reason
+is shown. Through the entrypoint script: the same fixes as ENT003 (and the
+Prisma move of DKR002 for `prisma generate`).
 "#,
     check,
 };
@@ -57,7 +67,10 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .find(|i| i.line == line)
             .map(|i| ctx.col(i))
             .unwrap_or(1);
-        let mut report = |pm: String, sev: Severity, via: String| {
+        let mut report = |pm: String,
+                          sev: Severity,
+                          via: String,
+                          fix: Option<Result<Fix, String>>| {
             if sev == Severity::Critical && provided(&pm) {
                 return;
             }
@@ -72,10 +85,15 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 },
             );
             f.severity = sev;
+            match fix {
+                Some(Ok(x)) => f.fix = Some(x),
+                Some(Err(why)) => f.no_fix_reason = Some(why),
+                None => {}
+            }
             out.push(f);
         };
         if let Some((pm, sev)) = package_manager(&ctx.img.command) {
-            report(pm, sev, String::new());
+            report(pm, sev, String::new(), Some(command_fix(p, &ctx)));
         }
         if let Some(script) = ctx.img.entry_script.as_deref().and_then(|s| p.script(s)) {
             for c in &script.commands {
@@ -85,9 +103,178 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                         ctx.img.entry_script.as_deref().unwrap(),
                         c.line
                     );
-                    report(pm, sev, via);
+                    let last = script.last_statement
+                        == script.commands.iter().position(|x| std::ptr::eq(x, c));
+                    let fix = crate::rules::ent003_runtime_package_manager::script_command_fix(
+                        p,
+                        &ctx,
+                        ctx.img.entry_script.as_deref().unwrap(),
+                        c,
+                        last,
+                    );
+                    report(pm, sev, via, Some(fix));
                 }
             }
         }
     }
+}
+
+/// The `package.json` the runtime stage holds in its WORKDIR (followed
+/// through `COPY --from` to the build context), with its repo path.
+pub fn runtime_package_json<'a>(
+    p: &'a Project,
+    ctx: &ImageCtx,
+) -> Result<(String, &'a PackageJson), String> {
+    let wd = crate::graph::workdir(ctx.df, ctx.stage);
+    let target = format!("{}/package.json", wd.trim_end_matches('/'));
+    let mut st = ctx.stage;
+    let mut o = origin(p, ctx.df, &ctx.img.context, st, &target, st.instrs.end);
+    for _ in 0..8 {
+        match o {
+            Some(Origin::Stage(s, ref path)) => {
+                st = &ctx.df.stages[s];
+                o = origin(p, ctx.df, &ctx.img.context, st, path, st.instrs.end);
+            }
+            _ => break,
+        }
+    }
+    match o {
+        Some(Origin::Context(rel)) => match p.package_json(&rel) {
+            Some(pj) => Ok((rel, pj)),
+            None => Err(format!("{rel} could not be read as package.json")),
+        },
+        None => Err(format!(
+            "the runtime stage has no package.json in {wd} (so the package manager could not run a script there either)"
+        )),
+        _ => Err(format!(
+            "{target} comes from a build step or another image; prodsafe cannot read the script it would run"
+        )),
+    }
+}
+
+/// What `pnpm start` / `npm run start` / `yarn start` (the words from the
+/// package manager on) runs, as plain words, when that is certain: the
+/// script exists in the runtime's package.json, no `pre`/`post` script runs
+/// with it, it is one plain `node` command (no shell syntax, no
+/// `node_modules/.bin` tool that is on PATH only under the package manager).
+pub fn resolve_script(
+    p: &Project,
+    ctx: &ImageCtx,
+    words: &[String],
+) -> Result<Vec<String>, String> {
+    let (_, name, extra) = script_invocation(words).ok_or_else(|| {
+        format!(
+            "`{}` is not a plain script run (flags for the package manager itself?)",
+            words.join(" ")
+        )
+    })?;
+    let (rel, pj) = runtime_package_json(p, ctx)?;
+    let script = pj
+        .script(&name)
+        .ok_or_else(|| format!("{rel} has no `{name}` script"))?;
+    for hook in [format!("pre{name}"), format!("post{name}")] {
+        if pj.script(&hook).is_some() {
+            return Err(format!(
+                "{rel} also has a `{hook}` script, which runs with `{name}`"
+            ));
+        }
+    }
+    if script.contains(|c: char| "&|;<>()$`'\"\\*?[]{}~#\n\r".contains(c)) {
+        return Err(format!(
+            "the `{name}` script (`{script}`) needs a shell; rewrite the command by hand"
+        ));
+    }
+    let mut out: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+    match out.first().map(String::as_str) {
+        Some("node") => {}
+        Some(w) if w.contains('=') => {
+            return Err(format!("the `{name}` script sets variables (`{w}`); set them in the image or compose file and run the command by hand"))
+        }
+        Some(w) => {
+            return Err(format!("the `{name}` script runs `{w}`, which is on PATH only under the package manager (node_modules/.bin); call it by its path by hand"))
+        }
+        None => return Err(format!("the `{name}` script is empty")),
+    }
+    if extra.iter().any(|w| !plain_word(w)) {
+        return Err("the arguments need quoting; rewrite the command by hand".into());
+    }
+    out.extend(extra);
+    Ok(out)
+}
+
+fn plain_word(w: &str) -> bool {
+    !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+,-".contains(c))
+}
+
+/// The fix for `CMD`/`ENTRYPOINT` that runs a package-manager script: the
+/// script's own command, in exec form.
+fn command_fix(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
+    let ep = ctx.df.last_in(ctx.stage, "ENTRYPOINT");
+    let cmd = ctx.df.last_in(ctx.stage, "CMD");
+    let ins = match (ep, cmd) {
+        (Some(_), Some(_)) => {
+            return Err("ENTRYPOINT and CMD combine into the command; rewrite it by hand".into())
+        }
+        (Some(i), None) | (None, Some(i)) => i,
+        (None, None) => return Err("no command".into()),
+    };
+    if !ctx
+        .df
+        .stage_instrs(ctx.stage)
+        .iter()
+        .any(|i| std::ptr::eq(i, ins))
+    {
+        return Err(
+            "the command is set in a stage the runtime stage builds on; change it there by hand"
+                .into(),
+        );
+    }
+    let words = ins.words();
+    if ins.json.is_none() {
+        let simple = shell_program(&ctx.src.text, ins, ctx.df.escape).is_some_and(|prog| {
+            prog.single
+                && prog.commands.iter().all(|c| {
+                    !c.assignments && !c.redirects && c.words.iter().all(|w| w.literal && w.bare)
+                })
+        });
+        if !simple {
+            return Err(
+                "the shell-form command is not a plain word list; rewrite it by hand".into(),
+            );
+        }
+    }
+    let pm_at = words
+        .iter()
+        .position(|w| !is_wrapper_word(w))
+        .ok_or("no program in the command")?;
+    let prefix: Vec<String> = words[..pm_at]
+        .iter()
+        .filter(|w| *w != "exec")
+        .cloned()
+        .collect();
+    let run = resolve_script(p, ctx, &words[pm_at..])?;
+    let mut new_words = prefix;
+    new_words.extend(run);
+    let json = serde_json::to_string(&new_words)
+        .unwrap()
+        .replace("\",\"", "\", \"");
+    Ok(Fix {
+        title: format!(
+            "Run the script's command directly: `{} {json}`",
+            ins.keyword
+        ),
+        safety: Safety::Safe,
+        unsafe_reason: None,
+        changes: vec![FileChange {
+            path: ctx.img.dockerfile.clone(),
+            edits: vec![Edit {
+                start: ins.args_span.start,
+                end: ins.span.end,
+                text: format!(" {json}"),
+            }],
+            expect: vec![Expect::Reparse],
+        }],
+    })
 }

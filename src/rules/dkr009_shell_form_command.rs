@@ -1,4 +1,5 @@
 use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::formats::dockerfile::shell_program;
 use crate::project::Project;
 use crate::rules::scope::images;
 use crate::rules::{FixKind, Rule};
@@ -29,13 +30,26 @@ Fixed:
 CMD ["node", "dist/main.js"]
 ```
 
-## Fix (safe when the command is a plain word list)
-Rewrites it as JSON: `CMD ["node", "dist/main.js"]`. Not offered when the
-command uses quotes, variables, operators or continuations, or when
-converting would change how CMD and ENTRYPOINT combine.
+## Fix (safe when the command is a plain program with words)
+Rewrites it as JSON: `CMD ["node", "dist/main.js"]`. Read on the shell
+syntax tree, and offered only for one simple command: not for
+assignments (`NODE_ENV=production node server.js`), shell builtins
+(`exec`, `cd`, `.`), quotes, variables, globs, operators, redirections or
+continuations, nor when converting would change how CMD and ENTRYPOINT
+combine: in exec form these would run as a program named
+`NODE_ENV=production` or `exec` and fail with "not found".
 "#,
     check,
 };
+
+/// Words the shell runs itself: in exec form they would be looked up as
+/// programs and not found.
+const SHELL_ONLY: &[&str] = &[
+    "exec", "eval", "cd", "export", "set", "unset", ".", "source", "alias", "unalias", "trap",
+    "wait", "read", "shift", "exit", "return", "ulimit", "umask", "times", "type", "command",
+    "builtin", "local", "readonly", "getopts", "hash", "break", "continue", ":", "declare",
+    "typeset", "let", "if", "for", "while", "until", "case", "function", "{", "(", "!",
+];
 
 fn plain(w: &str) -> bool {
     !w.is_empty()
@@ -70,7 +84,23 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             } else {
                 has("CMD")
             };
-            if words.iter().all(|w| plain(w)) && single_line && !combines {
+            // On the syntax tree: one simple command, a program (not a
+            // shell builtin) with literal words, no assignment prefix, no
+            // redirection.
+            let program = shell_program(&ctx.src.text, ins, ctx.df.escape);
+            let simple = program.as_ref().is_some_and(|prog| {
+                prog.single
+                    && !prog.parse_error
+                    && prog.commands.len() == 1
+                    && prog.commands.iter().all(|c| {
+                        !c.assignments
+                            && !c.redirects
+                            && !SHELL_ONLY.contains(&c.name())
+                            && c.words.iter().all(|w| w.literal && w.bare)
+                            && c.words.len() == words.len()
+                    })
+            });
+            if simple && words.iter().all(|w| plain(w)) && single_line && !combines {
                 let json = serde_json::to_string(&words)
                     .unwrap()
                     .replace("\",\"", "\", \"");
@@ -91,7 +121,7 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                     }],
                 });
             } else {
-                f.no_fix_reason = Some("the command is not a plain word list (or CMD and ENTRYPOINT combine); rewrite it by hand".into());
+                f.no_fix_reason = Some("the command is not a plain program with words (assignments, shell builtins, quotes, expansions or operators need the shell), or CMD and ENTRYPOINT combine; rewrite it by hand".into());
             }
             out.push(f);
         }

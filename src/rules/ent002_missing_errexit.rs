@@ -49,7 +49,10 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         }
         let (safety, why) = nounset_safety(&ctx);
         let eol = ctx.src.eol.as_str();
-        let at = crate::edit::after_line(ctx.src, usize::from(s.shebang.is_some()));
+        let at = s.boundary_at_or_after(
+            ctx.src,
+            crate::edit::after_line(ctx.src, usize::from(s.shebang.is_some())),
+        );
         let edit = crate::edit::insert_lines(ctx.src, at, &format!("set -eu{eol}"));
         let mut f = RULE.finding(
             &ctx.src.rel,

@@ -1,5 +1,6 @@
-use crate::finding::{Edit, Expect, Finding, Fix, Safety, Severity};
+use crate::finding::{Finding, Safety, Severity};
 use crate::project::Project;
+use crate::rules::dkr002_runtime_prisma_generate::move_fix_for;
 use crate::rules::scope::{cmd_words, entry_scripts, is_prisma_generate};
 use crate::rules::{FixKind, Rule};
 
@@ -7,7 +8,7 @@ pub static RULE: Rule = Rule {
     code: "ENT004",
     name: "entrypoint-prisma-generate",
     severity: Severity::High,
-    fix: FixKind::Sometimes(Safety::Unsafe),
+    fix: FixKind::Sometimes(Safety::Safe),
     summary: "Entrypoint runs `prisma generate` at container start",
     doc: r#"## What it checks
 `prisma generate` (bare, through `npx`, `pnpm exec`, `yarn`) in an
@@ -34,29 +35,21 @@ set -e
 exec node dist/main.js
 ```
 
-## Fix (unsafe)
-Removes the line when the Dockerfile's builder stage already runs
-`prisma generate`. Otherwise no fix; the message says what the builder
-must run. Unsafe because it changes what runs at start.
+## Fix
+The same change as DKR002, across the Dockerfile and this script: the
+build stage that installs the dependencies and has the schema runs
+`prisma generate --schema=...` (unless a build step already generates),
+the client is copied into the runtime stage when no `COPY --from` carries
+it, and this line goes. Safe when that chain is certain, unsafe with the
+reason otherwise; none when the command is part of a larger statement or
+no build stage fits (the reason is shown).
 "#,
     check,
 };
 
 fn check(p: &Project, out: &mut Vec<Finding>) {
     for ctx in entry_scripts(p) {
-        let builder_generates = ctx
-            .image
-            .and_then(|img| p.dockerfile(&img.dockerfile))
-            .is_some_and(|df| {
-                let last = df.stages.len().saturating_sub(1);
-                df.stages[..last].iter().any(|st| {
-                    df.stage_instrs(st).iter().any(|i| {
-                        i.keyword == "RUN"
-                            && i.args.contains("prisma")
-                            && i.args.contains("generate")
-                    })
-                })
-            });
+        let mut fix: Option<Result<crate::finding::Fix, String>> = None;
         for c in &ctx.script.commands {
             if !is_prisma_generate(&cmd_words(c)) {
                 continue;
@@ -68,35 +61,12 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 src.line_col(c.span.start).1,
                 "`prisma generate` at container start: the client must be generated in the builder stage and copied into the image.".into(),
             );
-            let (first, _) = src.line_col(c.stmt_span.start);
-            let (last, _) = src.line_col(c.stmt_span.end.saturating_sub(1).max(c.stmt_span.start));
-            let whole_lines = src.line_text(first).trim()
-                == src.text[c.stmt_span.clone()]
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                && src.line_content_end(last) == c.stmt_span.end;
-            if !builder_generates {
-                f.no_fix_reason = Some("add `RUN npx prisma generate` (or `pnpm exec prisma generate`) to the builder stage and copy `node_modules/.prisma` into the runtime stage".into());
-            } else if !(c.top_level_simple && whole_lines) {
-                f.no_fix_reason =
-                    Some("the command is part of a larger statement; remove it by hand".into());
-            } else {
-                f.fix = Some(Fix {
-                    title: "Remove the runtime `prisma generate` (the builder stage generates the client)".into(),
-                    safety: Safety::Unsafe,
-                    unsafe_reason: Some("removes a command the script runs at start".into()),
-                    changes: vec![crate::finding::FileChange {
-                    path: src.rel.clone(),
-                    edits: vec![Edit {
-                        start: src.line_start(first),
-                        end: src.line_start(last + 1),
-                        text: String::new(),
-                    }],
-                    expect: vec![Expect::Reparse],
-                    }],
-                });
+            match fix
+                .get_or_insert_with(|| move_fix_for(p, ctx.image))
+                .clone()
+            {
+                Ok(x) => f.fix = Some(x),
+                Err(why) => f.no_fix_reason = Some(why),
             }
             out.push(f);
         }

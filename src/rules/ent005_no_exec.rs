@@ -35,8 +35,15 @@ exec node dist/main.js
 ```
 
 ## Fix (safe when it is the last command)
-Prefixes the command with `exec`. Not offered when the command is part of a
-list or pipeline (`a && node x`).
+Puts `exec` in front of the program: `node x` -> `exec node x`, and after
+any variable assignments, which the shell then passes to the program:
+`NODE_OPTIONS=--enable-source-maps node x` ->
+`NODE_OPTIONS=--enable-source-maps exec node x` (dash, bash and busybox
+export them to the exec'd program). Not offered when the command is part
+of a list or pipeline (`a && node x`), nor when it is a shell function or
+alias the script defines (`exec` only runs programs: `exec main` fails
+with `main: not found`); `exec` the program inside the function instead.
+Builtins are never reported.
 "#,
     check,
 };
@@ -58,16 +65,24 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 ctx.src.text[c.span.clone()].lines().next().unwrap_or("")
             ),
         );
-        if c.top_level_simple {
+        if s.defines(&c.name) {
+            f.no_fix_reason = Some(format!(
+                "`{}` is a shell function or alias of the script, which `exec` cannot run; put `exec` before the program inside it",
+                c.name
+            ));
+        } else if c.top_level_simple {
             f.fix = Some(Fix {
                 title: "Prefix the final command with `exec`".into(),
                 safety: Safety::Safe,
                 unsafe_reason: None,
                 changes: vec![crate::finding::FileChange {
                     path: ctx.src.rel.clone(),
+                    // After `VAR=value` prefixes: `VAR=x exec node` passes
+                    // VAR to node; `exec VAR=x node` looks for a program
+                    // named `VAR=x`.
                     edits: vec![Edit {
-                        start: c.span.start,
-                        end: c.span.start,
+                        start: c.name_start,
+                        end: c.name_start,
                         text: "exec ".into(),
                     }],
                     expect: vec![Expect::Reparse],

@@ -13,9 +13,10 @@ pub static RULE: Rule = Rule {
     doc: r#"## What it checks
 For services whose app is not Node or has no entry file prodsafe can edit,
 the entrypoint script does not check at start the variables the service
-cannot run without (from a Prisma datasource `env("X")`, compose
-`${X:?...}`, or `required_env` in `prodsafe.toml`). Node services get the
-check in their entry file instead (APP001).
+certainly cannot run without (compose `${X:?...}`, `required_env` in
+`prodsafe.toml`, the Prisma datasource when the app's code imports the
+client). Variables the script assigns itself are left out. Node services
+get the check in their entry file instead (APP001).
 
 ## Why it breaks production
 The process starts, reports healthy for a while, and fails at the first
@@ -37,8 +38,9 @@ set -eu
 exec ./server
 ```
 
-## Fix (safe)
-Inserts, after the strict-mode line (else after the shebang), one line per
+## Fix (safe when every service running the image is given every name)
+Unsafe otherwise (the check would stop a service that runs today; CMP005
+names the gap). Inserts, after the strict-mode line (else after the shebang), one line per
 variable from `templates/env-check.sh`:
 ```sh
 : "${DATABASE_URL:?DATABASE_URL is required}"
@@ -74,9 +76,44 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
                 || src.text.contains(&format!("-z \"${{{name}}}\""));
             !(guarded || tested)
         });
+        // Set by the script itself (from a secret file, a default): a check
+        // at the top would run before it.
+        required.retain(|name| !s.assigned.iter().any(|a| &a.name == name));
         if required.is_empty() {
             continue;
         }
+        // Safe only when every service running the image is given every name.
+        let mut gaps: Vec<String> = Vec::new();
+        for &si in &img.services {
+            let svc = &p.graph.services[si];
+            if svc.node && svc.app_entry.is_some() {
+                continue;
+            }
+            let lacking: Vec<&str> = required
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !p.service_env.get(si).is_some_and(|e| e.provides(n)))
+                .collect();
+            if !lacking.is_empty() {
+                gaps.push(format!(
+                    "`{}` ({}) does not get {}",
+                    svc.name,
+                    svc.compose_rel,
+                    lacking.join(", ")
+                ));
+            }
+        }
+        let (safety, unsafe_reason) = if gaps.is_empty() {
+            (Safety::Safe, None)
+        } else {
+            (
+                Safety::Unsafe,
+                Some(format!(
+                    "the check would stop a service its deployment runs today: {} (see CMP005)",
+                    gaps.join("; ")
+                )),
+            )
+        };
         let eol = src.eol.as_str();
         let tpl = body(p.templates.get("env-check.sh"));
         let mut text = String::new();
@@ -93,7 +130,9 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .map(|x| src.line_col(x.span.end).0)
             .or(s.shebang.as_ref().map(|_| 1))
             .unwrap_or(0);
-        let at = crate::edit::after_line(src, after_line);
+        // Whole lines go in between statements only: never inside a
+        // heredoc body, a `\`-continued line or a compound command.
+        let at = s.boundary_at_or_after(src, crate::edit::after_line(src, after_line));
         let mut f = RULE.finding(
             &src.rel,
             after_line.max(1),
@@ -109,8 +148,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             .map(|&i| p.graph.services[i].name.clone());
         f.fix = Some(Fix {
             title: format!("Check {} at start", required.join(", ")),
-            safety: Safety::Safe,
-            unsafe_reason: None,
+            safety,
+            unsafe_reason,
             changes: vec![crate::finding::FileChange {
                 path: src.rel.clone(),
                 edits: vec![crate::edit::insert_lines(src, at, &text)],

@@ -6,6 +6,7 @@ use crate::finding::{Finding, Safety, Severity};
 use crate::project::Project;
 
 pub mod app001_missing_env_fail_fast;
+pub mod build_chain;
 pub mod cmp001_missing_healthcheck;
 pub mod cmp002_healthcheck_tool_missing;
 pub mod cmp003_depends_on_unhealthy;
@@ -24,6 +25,10 @@ pub mod dkr008_no_init;
 pub mod dkr009_shell_form_command;
 pub mod dkr010_unknown_stage;
 pub mod dkr011_unignored_build_context;
+pub mod dkr012_chown_before_user;
+pub mod dkr013_prisma_openssl_missing;
+pub mod dkr014_ignored_artifact;
+pub mod dkr015_commented_build_step;
 pub mod ent001_missing_nounset;
 pub mod ent002_missing_errexit;
 pub mod ent003_runtime_package_manager;
@@ -32,6 +37,7 @@ pub mod ent005_no_exec;
 pub mod ent006_crlf_line_endings;
 pub mod ent007_shell_mismatch;
 pub mod ent008_env_fail_fast;
+pub mod ent009_prisma_dev_migration;
 pub mod gha001_missing_smoke_test;
 pub mod gha002_matrix_missing_service;
 pub mod gha003_push_on_pull_request;
@@ -110,6 +116,10 @@ static ALL: &[&Rule] = &[
     &dkr009_shell_form_command::RULE,
     &dkr010_unknown_stage::RULE,
     &dkr011_unignored_build_context::RULE,
+    &dkr012_chown_before_user::RULE,
+    &dkr013_prisma_openssl_missing::RULE,
+    &dkr014_ignored_artifact::RULE,
+    &dkr015_commented_build_step::RULE,
     &ent001_missing_nounset::RULE,
     &ent002_missing_errexit::RULE,
     &ent003_runtime_package_manager::RULE,
@@ -118,6 +128,7 @@ static ALL: &[&Rule] = &[
     &ent006_crlf_line_endings::RULE,
     &ent007_shell_mismatch::RULE,
     &ent008_env_fail_fast::RULE,
+    &ent009_prisma_dev_migration::RULE,
     &app001_missing_env_fail_fast::RULE,
     &gha001_missing_smoke_test::RULE,
     &gha002_matrix_missing_service::RULE,
