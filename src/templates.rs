@@ -51,7 +51,7 @@ const FILLED: &[(&str, &[&str])] = &[
     ),
     ("env-check.sh", &["name"]),
     ("env-guard.ts", &["names", "q"]),
-    ("smoke-test.sh", &["env_flags", "pull"]),
+    ("smoke-test.sh", &["env_flags", "pull", "notes"]),
 ];
 
 /// `{{word}}` placeholders in a text (lower-case words and `_` only, so

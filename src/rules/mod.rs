@@ -41,6 +41,7 @@ pub mod ent009_prisma_dev_migration;
 pub mod gha001_missing_smoke_test;
 pub mod gha002_matrix_missing_service;
 pub mod gha003_push_on_pull_request;
+pub mod package_scripts;
 pub mod ps001_unused_ignore;
 pub mod ps002_unknown_ignore_code;
 pub mod scope;
