@@ -149,6 +149,12 @@ fn run_one(t: &Target, o: &CheckOptions, any_error: &mut bool) -> Outcome {
         print_errors(&errors, &root);
     }
     engine::warn_unchecked(&r);
+    for e in &r.project.skipped {
+        eprintln!(
+            "skipped: {}",
+            escape(&render::text::display_path(&r.project, &e.to_string()))
+        );
+    }
     if !o.quiet {
         for s in &r.ignores_without_reason {
             eprintln!(

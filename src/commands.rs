@@ -67,11 +67,31 @@ pub fn fix(a: FixOptions) -> i32 {
             return 2;
         }
     }
-    let (all_roots, errors) = engine::resolve_paths(&paths);
-    if !errors.is_empty() {
-        print_errors(&errors, ".");
+    let mut seen = std::collections::HashSet::new();
+    paths.retain(|p| seen.insert(p.clone()));
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        eprintln!("error: -: reading from stdin is not supported: pass the file's path");
         return 2;
     }
+    // Folders (a fleet list: some may not be cloned in this shard) map one
+    // to one to roots, each missing one an error of that repo only; file
+    // arguments are grouped under their repositories first.
+    let all_roots: Vec<engine::Target> = if paths.iter().any(|p| p.is_file()) {
+        let (targets, errors) = engine::resolve_paths(&paths);
+        if !errors.is_empty() {
+            print_errors(&errors, ".");
+            return 2;
+        }
+        targets
+    } else {
+        paths
+            .iter()
+            .map(|p| engine::Target {
+                root: p.clone(),
+                only: None,
+            })
+            .collect()
+    };
     // Names and positions come from the whole list, so shards agree with
     // the unsharded run.
     let all_paths: Vec<PathBuf> = all_roots.iter().map(|t| t.root.clone()).collect();
