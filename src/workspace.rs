@@ -65,15 +65,21 @@ pub fn parse_jsonc(text: &str) -> Option<serde_json::Value> {
     let bytes: Vec<u8> = out.chars().map(|c| c as u32 as u8).collect();
     let cleaned = String::from_utf8_lossy(&bytes).into_owned();
     // Trailing commas.
-    let re = regex::Regex::new(r",(\s*[}\]])").ok()?;
-    let cleaned = re.replace_all(&cleaned, "$1");
+    static TRAILING: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r",(\s*[}\]])").unwrap());
+    let cleaned = TRAILING.replace_all(&cleaned, "$1");
     serde_json::from_str(&cleaned).ok()
 }
 
-fn glob_match(pattern: &str, path: &str) -> bool {
-    globset::Glob::new(pattern.trim_end_matches('/'))
-        .map(|g| g.compile_matcher().is_match(path))
-        .unwrap_or(false)
+/// The workspace globs as one matcher (compiled once per repository).
+fn glob_set(patterns: &[String]) -> globset::GlobSet {
+    let mut b = globset::GlobSetBuilder::new();
+    for p in patterns {
+        if let Ok(g) = globset::Glob::new(p.trim_end_matches('/')) {
+            b.add(g);
+        }
+    }
+    b.build().unwrap_or_else(|_| globset::GlobSet::empty())
 }
 
 /// Source files a package entry (`dist/index.js`) comes from.
@@ -143,9 +149,15 @@ fn exports_entries(v: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 impl Workspace {
-    pub fn load(root: &Path, all_paths: &HashSet<String>) -> Workspace {
+    /// `loaded` gives the text of a file the project already read (each
+    /// file is read once); others are read here.
+    pub fn load(
+        root: &Path,
+        all_paths: &HashSet<String>,
+        loaded: &dyn Fn(&str) -> Option<String>,
+    ) -> Workspace {
         let mut ws = Workspace::default();
-        let read = |rel: &str| std::fs::read_to_string(root.join(rel)).ok();
+        let read = |rel: &str| loaded(rel).or_else(|| std::fs::read_to_string(root.join(rel)).ok());
         // Workspace globs.
         let mut globs: Vec<String> = Vec::new();
         if let Some(t) = read("pnpm-workspace.yaml") {
@@ -168,12 +180,13 @@ impl Workspace {
             .map(|g| g.trim_start_matches("./").to_string())
             .collect();
         if !globs.is_empty() {
+            let matcher = glob_set(&globs);
             for pj in all_paths
                 .iter()
                 .filter(|p| (p.ends_with("/package.json")) && !p.contains("node_modules/"))
             {
                 let dir = parent(pj);
-                if !globs.iter().any(|g| glob_match(g, dir)) {
+                if !matcher.is_match(dir) {
                     continue;
                 }
                 let Some(v) = read(pj).and_then(|t| parse_jsonc(&t)) else {

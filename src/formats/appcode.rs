@@ -78,16 +78,11 @@ fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
 
 fn syntax(src: &SourceFile, out: &mut AppFile) {
     let s = &src.text;
-    let mut parser = tree_sitter::Parser::new();
-    let lang = if src.rel.ends_with(".tsx") || src.rel.ends_with(".jsx") {
-        tree_sitter_typescript::LANGUAGE_TSX
-    } else {
-        tree_sitter_typescript::LANGUAGE_TYPESCRIPT
-    };
-    parser
-        .set_language(&lang.into())
-        .expect("tree-sitter-typescript grammar loads");
-    let Some(tree) = crate::formats::shell::parse_bounded(&mut parser, s) else {
+    use crate::formats::treesitter::{with_parser, Grammar};
+    let tree = with_parser(Grammar::for_script(&src.rel), |parser| {
+        crate::formats::shell::parse_bounded(parser, s)
+    });
+    let Some(tree) = tree else {
         // Not parsed within the time budget: unparsable, no edits.
         out.parse_error_line = Some(1);
         return;

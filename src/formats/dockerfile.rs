@@ -58,6 +58,10 @@ pub struct Instruction {
     /// JSON (exec) form, when the arguments are a JSON string array.
     pub json: Option<Vec<String>>,
     pub heredocs: Vec<Heredoc>,
+    /// [`shell_program`] of this instruction, computed once (several rules
+    /// read it), with the argument bytes and escape character it was
+    /// computed from (a caller passing other text gets a fresh parse).
+    pub shell_cache: std::sync::OnceLock<(String, char, Option<ShellProgram>)>,
 }
 
 impl Instruction {
@@ -290,6 +294,7 @@ pub fn parse_text(text: &str) -> Dockerfile {
             rest,
             json,
             heredocs,
+            shell_cache: std::sync::OnceLock::new(),
         });
         df.tokens.push(Token {
             kind: TokenKind::Instruction,
@@ -652,6 +657,22 @@ pub struct ShellProgram {
 /// as one. None for the JSON form, for the `` ` `` escape character, and
 /// for heredoc instructions (their bodies are separate scripts).
 pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<ShellProgram> {
+    let args = text.get(ins.args_span.clone()).unwrap_or("");
+    let (a, e, prog) = ins.shell_cache.get_or_init(|| {
+        (
+            args.to_string(),
+            escape,
+            shell_program_uncached(text, ins, escape),
+        )
+    });
+    if a == args && *e == escape {
+        prog.clone()
+    } else {
+        shell_program_uncached(text, ins, escape)
+    }
+}
+
+fn shell_program_uncached(text: &str, ins: &Instruction, escape: char) -> Option<ShellProgram> {
     if ins.json.is_some() || escape != '\\' || !ins.heredocs.is_empty() {
         return None;
     }
@@ -764,11 +785,10 @@ pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<Shel
 
 /// The simple commands of a piece of shell text (spans into `shell`).
 pub fn shell_commands(shell: &str) -> Option<ShellProgram> {
-    let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .ok()?;
-    let tree = parser.parse(shell, None)?;
+    let tree =
+        crate::formats::treesitter::with_parser(crate::formats::treesitter::Grammar::Bash, |p| {
+            crate::formats::shell::parse_bounded(p, shell)
+        })?;
     let root = tree.root_node();
     let mut out = ShellProgram {
         commands: Vec::new(),

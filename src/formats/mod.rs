@@ -9,6 +9,7 @@ pub mod nginx;
 pub mod package_json;
 pub mod prisma;
 pub mod shell;
+pub mod treesitter;
 pub mod tsverify;
 pub mod workflow;
 pub mod yaml;

@@ -552,11 +552,10 @@ pub fn parse_bounded(parser: &mut tree_sitter::Parser, text: &str) -> Option<tre
 }
 
 pub fn parse(file: usize, src: &SourceFile) -> Script {
-    let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .expect("tree-sitter-bash grammar loads");
-    let tree = parse_bounded(&mut parser, &src.text);
+    let tree = crate::formats::treesitter::with_parser(
+        crate::formats::treesitter::Grammar::Bash,
+        |parser| parse_bounded(parser, &src.text),
+    );
     let mut w = Walker {
         src,
         out: Script {

@@ -6,17 +6,13 @@
 //! template call); the file still parses when it did.
 
 use crate::finding::Edit;
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::{Node, Tree};
 
 fn parse(rel: &str, text: &str) -> Option<Tree> {
-    let mut p = Parser::new();
-    let lang = if rel.ends_with(".tsx") || rel.ends_with(".jsx") {
-        tree_sitter_typescript::LANGUAGE_TSX
-    } else {
-        tree_sitter_typescript::LANGUAGE_TYPESCRIPT
-    };
-    p.set_language(&lang.into()).ok()?;
-    p.parse(text, None)
+    use crate::formats::treesitter::{with_parser, Grammar};
+    with_parser(Grammar::for_script(rel), |p| {
+        crate::formats::shell::parse_bounded(p, text)
+    })
 }
 
 fn leaves<'t>(root: Node<'t>) -> Vec<Node<'t>> {

@@ -203,7 +203,9 @@ impl Model {
             config,
             templates,
         };
-        p.workspace = crate::workspace::Workspace::load(root, &p.all_paths);
+        p.workspace = crate::workspace::Workspace::load(root, &p.all_paths, &|rel| {
+            p.file(rel).map(|f| f.text.clone())
+        });
         p.load_imported_modules();
         p.gitignores = p
             .files

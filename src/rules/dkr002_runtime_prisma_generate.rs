@@ -726,14 +726,11 @@ pub fn move_fix_for(p: &Project, img: Option<&crate::graph::ImageNode>) -> Resul
 /// never a `#` inside a string or heredoc).
 fn comment_starts(text: &str) -> std::collections::HashSet<usize> {
     let mut out = std::collections::HashSet::new();
-    let mut parser = tree_sitter::Parser::new();
-    if parser
-        .set_language(&tree_sitter_bash::LANGUAGE.into())
-        .is_err()
-    {
-        return out;
-    }
-    let Some(tree) = parser.parse(text, None) else {
+    let Some(tree) =
+        crate::formats::treesitter::with_parser(crate::formats::treesitter::Grammar::Bash, |p| {
+            crate::formats::shell::parse_bounded(p, text)
+        })
+    else {
         return out;
     };
     let mut stack = vec![tree.root_node()];
