@@ -97,7 +97,7 @@ fn github_and_markdown_formats_and_fail_on() {
         &["check", "--format", "github", "--select", "CMP006", "."],
         &fixture("nomadnet"),
     );
-    assert_eq!(g.stdout.trim(), "::error file=nginx/nginx.conf,line=13,col=34,title=CMP006 nginx-upstream-mismatch::nginx proxies to `logger-service:6009`, but `logger-service` listens on 6008 (Dockerfile EXPOSE at apps/logger-service/Dockerfile:19). [high]");
+    assert_eq!(g.stdout.trim(), "::error file=nginx/nginx.conf,line=13,col=34,endLine=13,endColumn=60,title=CMP006 nginx-upstream-mismatch::nginx proxies to `logger-service:6009`, but `logger-service` listens on 6008 (Dockerfile EXPOSE at apps/logger-service/Dockerfile:19). [high]");
     let m = run(
         &["check", "--format", "markdown", "--select", "CMP006", "."],
         &fixture("nomadnet"),

@@ -19,6 +19,26 @@ The probe is refused every time: the service is unhealthy forever,
 dependents never start, and it gets restarted in a loop, often after a port
 was changed in one place and not the other.
 
+## Example
+```yaml
+services:
+  api:
+    environment:
+      PORT: "3000"
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://localhost:8080/health"]
+```
+
+Fixed:
+```yaml
+services:
+  api:
+    environment:
+      PORT: "3000"
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://localhost:3000/health"]
+```
+
 ## Fix (unsafe)
 For the service's own one-line compose `test`, the port in the probe URL is
 replaced with the one prodsafe inferred. Unsafe because the inference may be

@@ -19,6 +19,21 @@ more where the runtime is misconfigured); many platforms (OpenShift,
 restricted Kubernetes pod security) refuse to run root containers at all,
 so the image that worked in CI fails to schedule.
 
+## Example
+```dockerfile
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+CMD ["node", "dist/main.js"]
+```
+
+Fixed:
+```dockerfile
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+USER node
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix (unsafe)
 Inserts before CMD/ENTRYPOINT: `USER node` on official node images,
 `USER nonroot` on distroless; otherwise creates a user as the seed audit
