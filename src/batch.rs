@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::{plan_diff, plan_root, run_root, write_plan_report, Common};
+use crate::engine::{
+    plan_diff, plan_diff_from_cwd, plan_root, run_target, write_plan_report, Common, Target,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Skip {
@@ -71,6 +73,9 @@ pub struct Options {
     /// left and per-repo errors are in the summary); a patch folder that
     /// cannot be written still exits 2.
     pub exit_zero: bool,
+    /// Patch paths from the current folder (several roots or file
+    /// arguments on stdout) instead of from each root.
+    pub from_cwd: bool,
 }
 
 impl Options {
@@ -82,9 +87,10 @@ impl Options {
 
 /// Runs one repository: check, plan, then write or produce its patch. A
 /// panic while processing it becomes an error of that repository only.
-pub fn process(root: &Path, common: &Common, opts: &Options) -> RepoResult {
+pub fn process(target: &Target, common: &Common, opts: &Options) -> RepoResult {
+    let root = target.root.as_path();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        process_inner(root, common, opts)
+        process_inner(target, common, opts)
     })) {
         Ok(r) => r,
         Err(e) => {
@@ -127,9 +133,10 @@ fn empty(root: &Path) -> RepoResult {
     }
 }
 
-fn process_inner(root: &Path, common: &Common, opts: &Options) -> RepoResult {
+fn process_inner(target: &Target, common: &Common, opts: &Options) -> RepoResult {
+    let root = target.root.as_path();
     let mut r = empty(root);
-    let run = match run_root(root, common) {
+    let run = match run_target(target, common) {
         Ok(run) => run,
         Err(e) => {
             r.errors.push(if e.rel == root.display().to_string() {
@@ -140,10 +147,11 @@ fn process_inner(root: &Path, common: &Common, opts: &Options) -> RepoResult {
             return r;
         }
     };
+    crate::engine::warn_unchecked(&run);
     r.errors.extend(
-        run.project
-            .errors
+        run.errors()
             .iter()
+            .chain(run.template_errors.iter())
             .map(|e| with_root(root, &e.to_string())),
     );
     r.skipped_files = run
@@ -179,7 +187,11 @@ fn process_inner(root: &Path, common: &Common, opts: &Options) -> RepoResult {
     // What counts: the files the patch or the branch holds (--diff,
     // --branch), or the files that were really written.
     let done: Vec<&crate::plan::FilePlan> = if opts.dry() {
-        r.diff = plan_diff(&run, &plan);
+        r.diff = if opts.from_cwd {
+            plan_diff_from_cwd(&run, &plan)
+        } else {
+            plan_diff(&run, &plan)
+        };
         plan.changed().collect()
     } else {
         let (written, errs) = write_plan_report(&run.project, &plan);
@@ -361,7 +373,7 @@ pub fn status_line(r: &RepoResult, diff: bool) -> String {
 }
 
 pub struct BatchArgs {
-    pub roots: Vec<PathBuf>,
+    pub roots: Vec<Target>,
     /// Patch names and list positions, computed on the whole list before
     /// sharding so every shard names a repo as the unsharded run does.
     pub names: Vec<String>,
@@ -402,7 +414,10 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                 match &bar {
                     Some(b) => b.inc(1),
                     None if args.roots.len() > 1 || r.branch.is_some() => {
-                        eprintln!("{}", status_line(&r, args.opts.dry()))
+                        eprintln!(
+                            "{}",
+                            crate::render::escape(&status_line(&r, args.opts.dry()))
+                        )
                     }
                     None => {}
                 }
@@ -413,7 +428,10 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     if let Some(b) = &bar {
         b.finish_and_clear();
         for r in &results {
-            eprintln!("{}", status_line(r, args.opts.dry()));
+            eprintln!(
+                "{}",
+                crate::render::escape(&status_line(r, args.opts.dry()))
+            );
         }
     }
     let mut results = results;
@@ -473,7 +491,7 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     } else if args.opts.diff {
         let mut out = std::io::stdout().lock();
         for r in &results {
-            let _ = out.write_all(&r.diff);
+            let _ = out.write_all(&crate::engine::diff_for_stdout(&r.diff, common.color));
         }
     }
     if !args.opts.dry() && args.roots.len() == 1 {
@@ -485,8 +503,9 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
                     format!("{}/{path}", r.root.trim_end_matches('/'))
                 };
                 println!(
-                    "fixed {n} finding{} in {shown}",
-                    if *n == 1 { "" } else { "s" }
+                    "fixed {n} finding{} in {}",
+                    if *n == 1 { "" } else { "s" },
+                    crate::render::escape(&shown)
                 );
             }
             if r.fixes_applied > 0 {
@@ -502,20 +521,23 @@ pub fn run(args: BatchArgs, common: &Common) -> i32 {
     }
     for r in &results {
         for f in &r.skipped_files {
-            eprintln!("skipped: {f}");
+            eprintln!("skipped: {}", crate::render::escape(f));
         }
         for s in &r.skipped {
             eprintln!(
-                "skipped: {}:{}: {} {}",
-                with_root(Path::new(&r.root), &s.path),
-                s.line,
-                s.code,
-                s.reason
+                "skipped: {}",
+                crate::render::escape(&format!(
+                    "{}:{}: {} {}",
+                    with_root(Path::new(&r.root), &s.path),
+                    s.line,
+                    s.code,
+                    s.reason
+                ))
             );
         }
         if args.roots.len() == 1 || bar.is_none() {
             for e in &r.errors {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", crate::render::escape(e));
             }
         }
     }

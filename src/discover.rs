@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use crate::formats::{appcode, compose, dockerfile};
 use crate::source::LoadError;
 
+/// Whether a path (relative to the root) is excluded from the walk.
+pub type Excluded = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Compose,
@@ -47,10 +50,10 @@ pub struct Walk {
 pub fn classify(rel: &str) -> Option<FileKind> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let lower = name.to_ascii_lowercase();
-    if rel.starts_with(".github/workflows/") || rel.contains("/.github/workflows/") {
-        if lower.ends_with(".yml") || lower.ends_with(".yaml") {
-            return Some(FileKind::Workflow);
-        }
+    if (rel.starts_with(".github/workflows/") || rel.contains("/.github/workflows/"))
+        && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
+    {
+        return Some(FileKind::Workflow);
     }
     if compose::is_compose_name(name) {
         return Some(FileKind::Compose);
@@ -93,17 +96,23 @@ pub fn rel_path(root: &Path, p: &Path) -> String {
         .join("/")
 }
 
-pub fn walk(root: &Path, exclude: &[String]) -> Walk {
+/// Walks `root`; `excluded` (given paths relative to the root) prunes
+/// folders and drops files.
+pub fn walk(root: &Path, excluded: Excluded) -> Walk {
     let mut out = Walk::default();
+    let top = root.to_path_buf();
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(true)
         .git_exclude(true)
         .require_git(false)
         .follow_links(false)
-        .filter_entry(|e| {
+        .filter_entry(move |e| {
             let n = e.file_name().to_string_lossy();
-            !(n == "node_modules" || n == ".git" || n == "target")
+            if n == "node_modules" || n == ".git" || n == "target" {
+                return false;
+            }
+            e.depth() == 0 || !excluded(&rel_path(&top, e.path()))
         })
         .build();
     for entry in walker {
@@ -140,12 +149,6 @@ pub fn walk(root: &Path, exclude: &[String]) -> Walk {
                     continue;
                 }
                 if !ft.is_file() {
-                    continue;
-                }
-                if exclude
-                    .iter()
-                    .any(|x| rel == *x || rel.starts_with(&format!("{}/", x.trim_end_matches('/'))))
-                {
                     continue;
                 }
                 out.all_paths.push(rel.clone());

@@ -115,7 +115,13 @@ pub struct Finding {
     pub severity: Severity,
     pub path: String,
     pub line: usize,
+    /// 1-based, in characters.
     pub column: usize,
+    /// End of the span (exclusive column, 1-based, in characters). Rules may
+    /// leave it at the start; the engine then extends it to the end of the
+    /// word at the start.
+    pub end_line: usize,
+    pub end_column: usize,
     pub message: String,
     pub service: Option<String>,
     pub fix: Option<Fix>,

@@ -8,14 +8,9 @@ use std::collections::HashMap;
 use crate::formats::compose::{Healthcheck, Service};
 use crate::formats::dockerfile::{Dockerfile, Stage};
 use crate::images;
-use crate::project::{join, parent, Project};
+use crate::project::model::{join, parent, Model as Project};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Inferred<T> {
-    pub value: T,
-    /// Where it came from, e.g. `compose ports (docker-compose.yml:12)`.
-    pub source: String,
-}
+pub use crate::inferred::Inferred;
 
 /// How much a source proves. The app's own code read with the value the
 /// container gets, the user's `prodsafe.toml`, compose `build.target` and

@@ -63,8 +63,18 @@ pub fn render(p: &Project, findings: &[Finding], name: &str, date: &str) -> Stri
         count(findings, Severity::Medium),
         count(findings, Severity::Low),
     );
-    let status = if c + h > 0 {
+    let inv = inventory::build(p);
+    let unread = format!(
+        "⚠️ INCOMPLETE - {} file{} could not be read or parsed; the rest shows no critical or high issue",
+        p.errors.len(),
+        if p.errors.len() == 1 { "" } else { "s" }
+    );
+    let status = if inv.services.is_empty() {
+        "⚠️ NOT ASSESSED - no compose service found under the scanned folder, so nothing was checked for production"
+    } else if c + h > 0 {
         "❌ NOT READY - critical or high priority issues open"
+    } else if !p.errors.is_empty() {
+        unread.as_str()
     } else if m > 0 {
         "⚠️ READY WITH RISKS - medium priority issues open"
     } else {
@@ -90,7 +100,6 @@ pub fn render(p: &Project, findings: &[Finding], name: &str, date: &str) -> Stri
     let _ = writeln!(o, "**Status:** {status}\n");
     let _ = writeln!(o, "**Fixes available:** {safe} safe (`prodsafe fix`), {unsafe_n} unsafe (`prodsafe fix --unsafe-fixes`)\n\n---\n");
 
-    let inv = inventory::build(p);
     let _ = writeln!(
         o,
         "## PHASE 0 — INVENTORY / DEPLOY SURFACE MAP\n\n### Service Inventory Table\n"

@@ -76,9 +76,14 @@ pub struct LoadError {
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Paths and messages come from the repository: escaped.
+        let (rel, message) = (
+            crate::safe_text::escape(&self.rel),
+            crate::safe_text::escape(&self.message),
+        );
         match self.line {
-            Some(l) => write!(f, "{}:{}: {}", self.rel, l, self.message),
-            None => write!(f, "{}: {}", self.rel, self.message),
+            Some(l) => write!(f, "{rel}:{l}: {message}"),
+            None => write!(f, "{rel}: {message}"),
         }
     }
 }

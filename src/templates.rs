@@ -36,19 +36,126 @@ pub struct Templates {
     overrides: HashMap<String, String>,
 }
 
+/// The placeholders prodsafe fills in each template.
+const FILLED: &[(&str, &[&str])] = &[
+    (
+        "healthcheck-node.yaml",
+        &[
+            "port",
+            "path",
+            "interval",
+            "timeout",
+            "retries",
+            "start_period",
+        ],
+    ),
+    (
+        "healthcheck-node-any.yaml",
+        &[
+            "port",
+            "path",
+            "interval",
+            "timeout",
+            "retries",
+            "start_period",
+        ],
+    ),
+    (
+        "healthcheck-node-tcp.yaml",
+        &["port", "interval", "timeout", "retries", "start_period"],
+    ),
+    (
+        "healthcheck-postgres.yaml",
+        &["interval", "timeout", "retries", "start_period"],
+    ),
+    (
+        "healthcheck-redis.yaml",
+        &["interval", "timeout", "retries", "start_period"],
+    ),
+    ("env-check.sh", &["name"]),
+    ("env-guard.ts", &["names", "q"]),
+    ("smoke-test.sh", &["env_flags", "pull", "notes"]),
+];
+
+/// `{{word}}` placeholders in a text (lower-case words and `_` only, so
+/// Go templates like `{{.State.Status}}` and `${{ x }}` do not count).
+pub fn placeholders(text: &str) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"\{\{([a-z_]+)\}\}").unwrap());
+    let mut out: Vec<String> = re.captures_iter(text).map(|c| c[1].to_string()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The placeholders prodsafe fills, in any template.
+pub fn filled_names() -> impl Iterator<Item = &'static str> {
+    FILLED.iter().flat_map(|(_, n)| n.iter().copied())
+}
+
 impl Templates {
-    /// Loads overrides from a folder: any file named like a built-in template.
+    /// Loads overrides from a folder: every file must be named like a
+    /// built-in template, and may use only the placeholders prodsafe fills
+    /// for it (a placeholder left in a fix would ship as text).
     pub fn with_overrides(dir: Option<&Path>) -> Result<Templates, String> {
         let mut t = Templates::default();
-        if let Some(dir) = dir {
-            for (name, _) in BUILTIN {
-                let p = dir.join(name);
-                if p.exists() {
-                    let s = std::fs::read_to_string(&p)
-                        .map_err(|e| format!("{}: cannot read template: {e}", p.display()))?;
-                    t.overrides.insert(name.to_string(), s);
+        let Some(dir) = dir else {
+            return Ok(t);
+        };
+        if !dir.is_dir() {
+            return Err(format!(
+                "{}: templates folder not found (--templates or `templates` in the config)",
+                dir.display()
+            ));
+        }
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: cannot read templates folder: {e}", dir.display()))?;
+        let mut names: Vec<String> = Vec::new();
+        for e in entries {
+            let e =
+                e.map_err(|e| format!("{}: cannot read templates folder: {e}", dir.display()))?;
+            names.push(e.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        for name in names {
+            let p = dir.join(&name);
+            // Hidden files (`.gitkeep`, `.DS_Store`) are not overrides.
+            if name.starts_with('.') {
+                continue;
+            }
+            let Some((builtin_name, builtin)) = BUILTIN.iter().find(|(n, _)| **n == name) else {
+                return Err(format!(
+                    "{}: matches no template (the templates are: {})",
+                    p.display(),
+                    BUILTIN
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            };
+            let s = std::fs::read_to_string(&p)
+                .map_err(|e| format!("{}: cannot read template: {e}", p.display()))?;
+            let filled = FILLED
+                .iter()
+                .find(|(n, _)| n == builtin_name)
+                .map(|(_, f)| *f)
+                .unwrap_or(&[]);
+            let literal = placeholders(builtin);
+            for ph in placeholders(&s) {
+                if !filled.contains(&ph.as_str()) && !literal.contains(&ph) {
+                    return Err(format!(
+                        "{}: `{{{{{ph}}}}}` is not filled by prodsafe (this template gets: {})",
+                        p.display(),
+                        filled
+                            .iter()
+                            .map(|f| format!("{{{{{f}}}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                 }
             }
+            t.overrides.insert(name.to_string(), s);
         }
         Ok(t)
     }
@@ -205,6 +312,51 @@ mod tests {
             reindent_yaml(s, 4, 4, "\r\n"),
             "    a:\r\n        b: 1\r\n        c:\r\n            d: 2\r\n"
         );
+    }
+
+    #[test]
+    fn overrides_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitkeep"), "").unwrap();
+        assert!(Templates::with_overrides(Some(dir.path())).is_ok());
+        assert!(Templates::with_overrides(Some(&dir.path().join("nope")))
+            .unwrap_err()
+            .contains("not found"));
+        std::fs::write(dir.path().join("healthcheck-node.yml"), "x").unwrap();
+        let e = Templates::with_overrides(Some(dir.path())).unwrap_err();
+        assert!(
+            e.contains("healthcheck-node.yml: matches no template"),
+            "{e}"
+        );
+        std::fs::remove_file(dir.path().join("healthcheck-node.yml")).unwrap();
+        std::fs::write(dir.path().join("env-check.sh"), "echo {{nmae}}\n").unwrap();
+        let e = Templates::with_overrides(Some(dir.path())).unwrap_err();
+        assert!(e.contains("`{{nmae}}` is not filled"), "{e}");
+        std::fs::write(
+            dir.path().join("env-check.sh"),
+            "test -n \"${{{name}}:-}\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("smoke-test.sh"),
+            "docker inspect -f '{{.State.Status}} {{end}}' {{pull}}\n",
+        )
+        .unwrap();
+        let t = Templates::with_overrides(Some(dir.path())).unwrap();
+        assert!(t.get("env-check.sh").contains("{{name}}"));
+    }
+
+    #[test]
+    fn every_builtin_placeholder_is_filled() {
+        for (name, text) in BUILTIN {
+            let filled = FILLED.iter().find(|(n, _)| n == name).unwrap().1;
+            for ph in placeholders(&body(text)) {
+                assert!(
+                    filled.contains(&ph.as_str()) || name == &"smoke-test.sh" && ph == "end",
+                    "{name}: {{{{{ph}}}}} is never filled"
+                );
+            }
+        }
     }
 
     #[test]

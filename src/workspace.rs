@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use crate::project::{join, parent};
+use crate::relpath::{join, parent};
 
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {

@@ -285,3 +285,172 @@ fn interactive_refuses_without_a_terminal() {
             .contains("healthcheck")
     );
 }
+
+/// Two entrypoints with the same two fixes each (ENT001, ENT005).
+fn two_scripts_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+        std::fs::write(
+            dir.path().join(d).join("entrypoint.sh"),
+            "#!/bin/sh\nset -e\nnode server.js\n",
+        )
+        .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn interactive_rule_keys_accept_and_reject_the_rest_of_a_rule() {
+    use expectrl::Expect;
+    let dir = two_scripts_repo();
+    let mut s = session(dir.path(), &[]);
+    s.expect("[1/4] ENT001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("R").unwrap();
+    s.expect("[2/4] ENT005").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("A").unwrap();
+    s.expect("Accepted 2, skipped 2, left 0.").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    for d in ["a", "b"] {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(d).join("entrypoint.sh")).unwrap(),
+            "#!/bin/sh\nset -e\nexec node server.js\n"
+        );
+    }
+}
+
+#[test]
+fn interactive_d_skips_the_rest_of_the_file_and_enter_accepts() {
+    use expectrl::Expect;
+    let dir = two_scripts_repo();
+    let mut s = session(dir.path(), &[]);
+    s.expect("[1/4] ENT001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("d").unwrap();
+    s.expect("[3/4] ENT001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("\r").unwrap();
+    s.expect("[4/4] ENT005").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("n").unwrap();
+    s.expect("Accepted 1, skipped 3, left 0.").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    let read = |d: &str| std::fs::read_to_string(dir.path().join(d).join("entrypoint.sh")).unwrap();
+    assert_eq!(read("a"), "#!/bin/sh\nset -e\nnode server.js\n");
+    assert_eq!(read("b"), "#!/bin/sh\nset -eu\nnode server.js\n");
+}
+
+#[test]
+fn interactive_undo_help_and_show_again() {
+    use expectrl::Expect;
+    let dir = interactive_repo();
+    let mut s = session(dir.path(), &[]);
+    s.get_process_mut().set_window_size(100, 12).unwrap();
+    s.expect("[1/3] CMP001").unwrap();
+    // The diff is taller than the terminal allows: header repeated.
+    s.expect("^ [1/3] CMP001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("?").unwrap();
+    s.expect("skip this fix and the rest of this file").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("p").unwrap();
+    s.expect("[1/3] CMP001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("y").unwrap();
+    s.expect("[2/3] ENT001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("u").unwrap();
+    s.expect("Undid the last answer.").unwrap();
+    s.expect("[1/3] CMP001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("n").unwrap();
+    s.expect("[2/3] ENT001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("y").unwrap();
+    s.expect("[3/3] ENT005").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("q").unwrap();
+    s.expect("Stopped (quit): writing the 1 fix accepted so far.")
+        .unwrap();
+    s.expect("Accepted 1, skipped 1, left 1.").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    assert!(
+        !std::fs::read_to_string(dir.path().join("docker-compose.yml"))
+            .unwrap()
+            .contains("healthcheck")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("entrypoint.sh")).unwrap(),
+        "#!/bin/sh\nset -eu\nnode server.js\n"
+    );
+}
+
+#[test]
+fn interactive_ctrl_c_keeps_what_was_accepted() {
+    use expectrl::Expect;
+    let dir = interactive_repo();
+    let mut s = session(dir.path(), &[]);
+    s.expect("[1/3] CMP001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("y").unwrap();
+    s.expect("[2/3] ENT001").unwrap();
+    s.expect("Apply this fix?").unwrap();
+    s.send("\x03").unwrap();
+    s.expect("Stopped (interrupted): writing the 1 fix accepted so far.")
+        .unwrap();
+    s.expect("Applied 1 fix to 1 file").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    let compose = std::fs::read_to_string(dir.path().join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("healthcheck:"));
+    // Verified and idempotent: the next run offers no CMP001 fix.
+    let check = Command::new(bin())
+        .args(["check", "--select", "CMP001", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0));
+}
+
+#[test]
+fn diff_is_coloured_on_a_terminal_and_raw_in_a_pipe() {
+    use expectrl::Expect;
+    let dir = interactive_repo();
+    let mut cmd = Command::new(bin());
+    cmd.args(["fix", "--diff", "."])
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    let mut s = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    s.expect("\u{1b}[32m+    healthcheck:").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    let piped = run(&["fix", "--diff", "."], dir.path());
+    assert!(!piped.stdout.contains('\u{1b}'));
+    assert!(piped.stdout.contains("\n+    healthcheck:\n"));
+}
+
+#[test]
+fn colour_on_a_terminal_unless_term_is_dumb() {
+    use expectrl::Expect;
+    for (term, coloured) in [("xterm-256color", true), ("dumb", false)] {
+        let mut cmd = Command::new(bin());
+        cmd.args(["check", "--select", "ENT001", "."])
+            .current_dir(fixture("nomadnet"))
+            .env_remove("NO_COLOR")
+            .env_remove("FORCE_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env("TERM", term);
+        let mut s = expectrl::Session::spawn(cmd).expect("spawn in a pty");
+        s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+        let out = s.expect(expectrl::Eof).unwrap();
+        let mut bytes = out.before().to_vec();
+        for m in out.matches() {
+            bytes.extend_from_slice(m);
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert!(text.contains("ENT001"), "{text}");
+        assert_eq!(text.contains('\u{1b}'), coloured, "TERM={term}: {text:?}");
+    }
+}

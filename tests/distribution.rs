@@ -147,7 +147,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// project and this test fails, so it is ignored. Run it with
 /// `cargo test --test distribution -- --ignored`.
 #[test]
-#[ignore = "needs `prodsafe check FILE...` in the context of its repository (CLI issue, not in main yet)"]
 fn pre_commit_try_repo_runs_the_hooks_on_staged_files() {
     let pc = validator("pre-commit");
     let tmp = tempfile::tempdir().unwrap();

@@ -106,7 +106,7 @@ fn github_and_markdown_formats_and_fail_on() {
     );
     // nginx's wrong port is one source of logger-service's port disagreeing:
     // reported once, by CMP009, with every source.
-    assert_eq!(g.stdout.trim(), "::error file=docker-compose.production.yml,line=148,col=3,title=CMP009 port-disagreement::`logger-service` listens on 6008 (app default for PORT (the container does not set it) `6008` at apps/logger-service/src/main.ts:12), but nginx proxy_pass `6009` at nginx/nginx.conf:13 says otherwise (agreeing: Dockerfile EXPOSE `6008` at apps/logger-service/Dockerfile:19). [high]");
+    assert_eq!(g.stdout.trim(), "::error file=docker-compose.production.yml,line=148,col=3,endLine=148,endColumn=16,title=CMP009 port-disagreement::`logger-service` listens on 6008 (app default for PORT (the container does not set it) `6008` at apps/logger-service/src/main.ts:12), but nginx proxy_pass `6009` at nginx/nginx.conf:13 says otherwise (agreeing: Dockerfile EXPOSE `6008` at apps/logger-service/Dockerfile:19). [high]");
     let m = run(
         &["check", "--format", "markdown", "--select", "CMP009", "."],
         &fixture("nomadnet"),

@@ -6,32 +6,8 @@ use crate::formats::yaml::{Kind, Node, YamlDoc};
 use crate::source::SourceFile;
 use crate::templates::reindent_yaml;
 
-/// The indentation unit the file uses for nested block mappings (most
-/// common step between a key and its nested keys), 2 when unknown.
-pub fn indent_unit(doc: &YamlDoc) -> usize {
-    let mut counts = [0usize; 9];
-    fn walk(n: &Node, counts: &mut [usize; 9]) {
-        match &n.kind {
-            Kind::Map(entries) => {
-                for (k, v) in entries {
-                    if let Kind::Map(_) = v.kind {
-                        if !v.flow && v.line > k.line && v.col > k.col && v.col - k.col < 9 {
-                            counts[v.col - k.col] += 1;
-                        }
-                    }
-                    walk(v, counts);
-                }
-            }
-            Kind::Seq(items) => items.iter().for_each(|i| walk(i, counts)),
-            _ => {}
-        }
-    }
-    walk(&doc.root, &mut counts);
-    (1..9)
-        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
-        .filter(|&i| counts[i] > 0)
-        .unwrap_or(2)
-}
+/// Moved to the YAML model (computed once at parse).
+pub use crate::formats::yaml::indent_unit;
 
 /// Builds the edit that appends `snippet` (a two-space-indented YAML mapping
 /// with one key, e.g. `healthcheck:\n  test: ...`) as the last key of `map`.

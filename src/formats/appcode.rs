@@ -306,7 +306,7 @@ fn detect_indent(s: &str) -> String {
 /// Candidate files for a relative import from `from_rel`.
 pub fn resolve_import(from_rel: &str, spec: &str) -> Vec<String> {
     let dir = from_rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-    let Some(base) = crate::project::join(dir, spec) else {
+    let Some(base) = crate::relpath::join(dir, spec) else {
         return vec![];
     };
     let stem = base

@@ -333,15 +333,72 @@ pub fn parse_json_array(s: &str) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Expands `$X`, `${X}`, `${X:-default}` and `${X:+alternative}` as Docker
+/// does: each variable matched whole (`$BASE` never expands inside
+/// `$BASE_TAG`). A variable without a known value stays as written (with
+/// `:-`, its default is used).
 fn substitute_args(s: &str, args: &[(String, Option<String>)]) -> String {
-    let mut out = s.to_string();
-    for (k, v) in args {
-        if let Some(v) = v {
-            out = out
-                .replace(&format!("${{{k}}}"), v)
-                .replace(&format!("${k}"), v);
+    let value = |name: &str| -> Option<&str> {
+        args.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(['$', '\\']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(esc) = tail.strip_prefix('\\') {
+            // `\$X` is a literal `$X`.
+            match esc.chars().next() {
+                Some(c) => {
+                    out.push('\\');
+                    out.push(c);
+                    rest = &esc[c.len_utf8()..];
+                }
+                None => {
+                    out.push('\\');
+                    rest = esc;
+                }
+            }
+            continue;
+        }
+        let after = &tail[1..];
+        if let Some(body) = after.strip_prefix('{') {
+            let Some(close) = body.find('}') else {
+                out.push_str(tail);
+                rest = "";
+                break;
+            };
+            let inner = &body[..close];
+            let name_len = inner.find(|c: char| !is_name(c)).unwrap_or(inner.len());
+            let (name, op) = inner.split_at(name_len);
+            let v = value(name).filter(|v| !v.is_empty());
+            let expanded = match (op, v) {
+                ("", Some(v)) => Some(v.to_string()),
+                (o, v) if o.starts_with(":-") => Some(v.unwrap_or(&o[2..]).to_string()),
+                (o, Some(_)) if o.starts_with(":+") => Some(o[2..].to_string()),
+                (o, None) if o.starts_with(":+") && value(name).is_some() => Some(String::new()),
+                _ => None,
+            };
+            match expanded {
+                Some(x) => out.push_str(&x),
+                None => out.push_str(&tail[..close + 3]),
+            }
+            rest = &body[close + 1..];
+        } else {
+            let name_len = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+            let name = &after[..name_len];
+            match value(name) {
+                Some(v) if name_len > 0 => out.push_str(v),
+                _ => out.push_str(&tail[..1 + name_len]),
+            }
+            rest = &after[name_len..];
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -820,6 +877,29 @@ fn shell_word(n: tree_sitter::Node, s: &str) -> ShellWord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn args_expand_whole_names() {
+        let args = vec![
+            ("BASE".to_string(), Some("node".to_string())),
+            ("BASE_TAG".to_string(), Some("20-alpine".to_string())),
+            ("EMPTY".to_string(), Some(String::new())),
+            ("UNSET".to_string(), None),
+        ];
+        let x = |s: &str| substitute_args(s, &args);
+        assert_eq!(x("$BASE:$BASE_TAG"), "node:20-alpine");
+        assert_eq!(x("${BASE}:${BASE_TAG}"), "node:20-alpine");
+        assert_eq!(x("${BASE_TAG:-x}"), "20-alpine");
+        assert_eq!(x("${NOPE:-22}-slim"), "22-slim");
+        assert_eq!(x("${EMPTY:-d}"), "d");
+        assert_eq!(x("a${BASE:+-with}"), "a-with");
+        // Declared without a value: it may come from --build-arg, so kept.
+        assert_eq!(x("a${UNSET:+-with}b"), "a${UNSET:+-with}b");
+        assert_eq!(x("a${EMPTY:+-with}b"), "ab");
+        assert_eq!(x("$BASEX ${NOPE} $"), "$BASEX ${NOPE} $");
+        assert_eq!(x("\\$BASE"), "\\$BASE");
+        assert_eq!(x("${BASE"), "${BASE");
+    }
 
     #[test]
     fn continuations_heredocs_and_stages() {

@@ -139,7 +139,12 @@ impl Script {
             match inside {
                 Some(s) => {
                     let last = src.line_col(s.end.saturating_sub(1)).0;
-                    p = crate::edit::after_line(src, last);
+                    // The start of the line after `last` (or the end).
+                    p = if last >= src.line_count() {
+                        src.text.len()
+                    } else {
+                        src.line_start(last + 1)
+                    };
                 }
                 None => return p,
             }

@@ -544,7 +544,7 @@ pub fn parse(src: &SourceFile) -> Result<Vec<YamlDoc>, LoadError> {
                 indent_unit: 2,
             };
             d.quote = d.compute_quote();
-            d.indent_unit = crate::edit::yaml_insert::indent_unit(&d);
+            d.indent_unit = indent_unit(&d);
             d
         })
         .collect())
@@ -756,6 +756,33 @@ pub fn load_value(text: &str) -> Result<Vec<Yaml>, String> {
     }
     YamlLoader::load_from_str(text)
         .map_err(|e| format!("{} at line {}", e.info(), e.marker().line()))
+}
+
+/// The indentation unit the file uses for nested block mappings (most
+/// common step between a key and its nested keys), 2 when unknown.
+pub fn indent_unit(doc: &YamlDoc) -> usize {
+    let mut counts = [0usize; 9];
+    fn walk(n: &Node, counts: &mut [usize; 9]) {
+        match &n.kind {
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    if let Kind::Map(_) = v.kind {
+                        if !v.flow && v.line > k.line && v.col > k.col && v.col - k.col < 9 {
+                            counts[v.col - k.col] += 1;
+                        }
+                    }
+                    walk(v, counts);
+                }
+            }
+            Kind::Seq(items) => items.iter().for_each(|i| walk(i, counts)),
+            _ => {}
+        }
+    }
+    walk(&doc.root, &mut counts);
+    (1..9)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .filter(|&i| counts[i] > 0)
+        .unwrap_or(2)
 }
 
 /// The first U+2028, U+2029 or U+0085 (NEL) outside a quoted scalar, as

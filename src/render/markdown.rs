@@ -5,12 +5,18 @@ use crate::project::Project;
 
 /// Escapes text for a Markdown table cell.
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::render::escape(&s.replace('\n', " ")).replace('|', "\\|")
 }
 
-pub fn table(rows: &[(&Project, &Finding)]) -> String {
+/// The findings table; `complete` is false when something requested was
+/// not read or checked (then an empty table is never "No findings.").
+pub fn table(rows: &[(&Project, &Finding)], complete: bool) -> String {
     if rows.is_empty() {
-        return "No findings.\n".into();
+        return if complete {
+            "No findings.\n".into()
+        } else {
+            "No findings in what was checked, but not everything could be checked.\n".into()
+        };
     }
     let mut out =
         String::from("| Severity | Code | Location | Message | Fix |\n|---|---|---|---|---|\n");
@@ -25,7 +31,7 @@ pub fn table(rows: &[(&Project, &Finding)]) -> String {
             f.severity.as_str(),
             f.code,
             f.name,
-            crate::render::text::display_path(p, &f.path),
+            cell(&crate::render::text::display_path(p, &f.path)).replace('`', "'"),
             f.line,
             cell(&f.message),
             cell(&fix)

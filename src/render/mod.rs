@@ -1,4 +1,4 @@
-//! Output: text, JSON and diffs (SARIF, GitHub and Markdown join later).
+//! Output: text, JSON, SARIF, GitHub annotations, Markdown and diffs.
 
 pub mod diff;
 pub mod github;
@@ -6,3 +6,5 @@ pub mod json;
 pub mod markdown;
 pub mod sarif;
 pub mod text;
+
+pub use crate::safe_text::{escape, escape_lines, is_unsafe_char};

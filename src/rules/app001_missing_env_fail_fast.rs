@@ -49,6 +49,20 @@ import express from 'express';
 const db = connect(process.env.DATABASE_URL!);
 ```
 
+Fixed:
+```ts
+import express from 'express';
+
+const requiredEnvVars = ['DATABASE_URL'];
+const missingVars = requiredEnvVars.filter((varName) => !process.env[varName]);
+if (missingVars.length > 0) {
+  console.error(`[FATAL] Missing required environment variables: ${missingVars.join(', ')}`);
+  console.error('[FATAL] Service cannot start without these variables.');
+  process.exit(1);
+}
+const db = connect(process.env.DATABASE_URL!);
+```
+
 ## Fix (safe when the deployment gives every name, else unsafe)
 When the app has a name-list guard, the missing names are added to its
 array (as syntax: a separator, the file's quotes; template-literal

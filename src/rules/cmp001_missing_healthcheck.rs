@@ -43,6 +43,23 @@ services:
       - "6002:6002"
 ```
 
+Fixed:
+```yaml
+services:
+  product-service:
+    build:
+      context: .
+      dockerfile: apps/product-service/Dockerfile
+    ports:
+      - "6002:6002"
+    healthcheck:
+      test: ["CMD", "node", "-e", "require('http').get('http://localhost:6002/health', r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
+      interval: 30s
+      timeout: 10s
+      retries: 3
+      start_period: 20s
+```
+
 ## Evidence order
 The probe needs three facts of the service (`prodsafe inventory` shows each
 with its sources and strength):

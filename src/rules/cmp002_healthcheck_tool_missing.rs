@@ -25,6 +25,24 @@ the container is marked unhealthy forever, dependents with
 `condition: service_healthy` never start, and orchestrators restart a
 perfectly good service in a loop.
 
+## Example
+```yaml
+services:
+  api:
+    image: node:20-alpine
+    healthcheck:
+      test: ["CMD", "curl", "-f", "http://localhost:3000/health"]
+```
+
+Fixed:
+```yaml
+services:
+  api:
+    image: node:20-alpine
+    healthcheck:
+      test: ["CMD", "node", "-e", "require('http').get('http://localhost:3000/health', r=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))"]
+```
+
 ## Evidence and safety
 The probe's own URL (port and path) is what the replacement keeps; what it
 accepts follows the tool it replaces (`curl -f` and `wget` fail on 4xx/5xx,

@@ -35,6 +35,23 @@ services:
     image: postgres:16
 ```
 
+Fixed:
+```yaml
+services:
+  api:
+    depends_on:
+      db:
+        condition: service_healthy
+  db:
+    image: postgres:16
+    healthcheck:
+      test: ["CMD-SHELL", "pg_isready -U $${POSTGRES_USER:-postgres}"]
+      interval: 30s
+      timeout: 10s
+      retries: 3
+      start_period: 20s
+```
+
 ## Fix (as CMP001's)
 The same edit as `CMP001` on service `X`: a healthcheck is added to it.
 Both findings share the edit; it is applied once. It is safe exactly when

@@ -19,6 +19,26 @@ The probe is refused every time: the service is unhealthy forever,
 dependents never start, and it gets restarted in a loop, often after a port
 was changed in one place and not the other.
 
+## Example
+```yaml
+services:
+  api:
+    environment:
+      PORT: "3000"
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://localhost:8080/health"]
+```
+
+Fixed:
+```yaml
+services:
+  api:
+    environment:
+      PORT: "3000"
+    healthcheck:
+      test: ["CMD", "wget", "-qO-", "http://localhost:3000/health"]
+```
+
 ## Evidence order
 The port fact: `prodsafe.toml`; the app's own `listen(...)` read with the
 value the container gets (compose `environment`, Dockerfile `ENV`, the

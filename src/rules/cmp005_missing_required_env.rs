@@ -30,6 +30,26 @@ The stack starts and the service crashes (with a fail-fast check) or
 misbehaves (without one) only in the environment where the variable was
 forgotten, typically production.
 
+## Example
+```yaml
+# the app reads process.env.JWT_SECRET without a fallback
+services:
+  auth:
+    build: apps/auth
+    environment:
+      NODE_ENV: production
+```
+
+Fixed:
+```yaml
+services:
+  auth:
+    build: apps/auth
+    environment:
+      NODE_ENV: production
+      JWT_SECRET: ${JWT_SECRET:?JWT_SECRET is required}
+```
+
 ## Fix
 None automatic: add the variable to the service's `environment`, e.g.
 `DATABASE_URL: ${DATABASE_URL:?DATABASE_URL is required}`, or create the

@@ -22,6 +22,17 @@ nginx starts (or fails with `host not found in upstream`), and every
 request to that route gets a 502: the service was renamed in compose, or
 its port changed, and the proxy config was not updated.
 
+## Example
+```nginx
+# compose: logger-service listens on 6008
+location /logs/ { proxy_pass http://logger-service:6009; }
+```
+
+Fixed:
+```nginx
+location /logs/ { proxy_pass http://logger-service:6008; }
+```
+
 ## Fix
 None automatic: point the upstream at the service's name and port.
 "#,

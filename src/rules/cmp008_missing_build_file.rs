@@ -17,6 +17,24 @@ the context, that does not exist in the repository.
 pulled here, the file was moved and the image that ships is built from a
 stale or different Dockerfile.
 
+## Example
+```yaml
+services:
+  web:
+    build:
+      context: apps/web
+      dockerfile: docker/Dockerfile   # apps/web/docker/Dockerfile does not exist
+```
+
+Fixed:
+```yaml
+services:
+  web:
+    build:
+      context: apps/web
+      dockerfile: Dockerfile
+```
+
 ## Fix
 None automatic: fix the path.
 "#,

@@ -31,6 +31,20 @@ the port, every declaration must agree with it. Without a strong source,
 declarations that disagree only make the port weak: fixes using it are
 unsafe, and no finding is raised.
 
+## Example
+```dockerfile
+# apps/orders/Dockerfile
+EXPOSE 6003
+```
+```ts
+// apps/orders/src/main.ts
+app.listen(Number(process.env.PORT ?? 6004));
+```
+Fixed (the owner decides which is right; here the code is):
+```dockerfile
+EXPOSE 6004
+```
+
 ## Why it breaks production
 Probes, proxies and port mappings go to a port nothing listens on: the
 gateway answers 502, the healthcheck never passes, or the service is

@@ -42,6 +42,19 @@ COPY --from=builder /app/node_modules ./node_modules
 ENTRYPOINT ["./entrypoint.sh"]   # runs `pnpm exec prisma generate`
 ```
 
+Fixed:
+```dockerfile
+FROM node:20-alpine AS builder
+RUN corepack enable
+COPY package.json pnpm-lock.yaml ./
+RUN pnpm install --frozen-lockfile
+COPY prisma ./prisma
+RUN pnpm exec prisma generate
+FROM node:20-alpine
+COPY --from=builder /app/node_modules ./node_modules
+ENTRYPOINT ["./entrypoint.sh"]   # no longer generates at start
+```
+
 ## Fix (one change across the Dockerfile and the entrypoint)
 Adds `RUN <package manager> exec prisma generate --schema=<path>` to the
 build stage that installs the dependencies and has the schema (after

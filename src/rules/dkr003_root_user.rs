@@ -19,6 +19,21 @@ more where the runtime is misconfigured); many platforms (OpenShift,
 restricted Kubernetes pod security) refuse to run root containers at all,
 so the image that worked in CI fails to schedule.
 
+## Example
+```dockerfile
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+CMD ["node", "dist/main.js"]
+```
+
+Fixed:
+```dockerfile
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+USER node
+CMD ["node", "dist/main.js"]
+```
+
 ## Evidence
 The user fact comes from the stage that runs (compose `build.target`, else
 the last stage) and the stages it builds on; with no `USER`, from the base

@@ -25,6 +25,18 @@ Without a frozen lockfile the image resolves whatever versions the
 registry serves at build time: the image differs from what CI tested, a
 transitive release can break start-up, and two builds of one commit differ.
 
+## Example
+```dockerfile
+RUN pnpm install
+RUN npm install
+```
+
+Fixed:
+```dockerfile
+RUN pnpm install --frozen-lockfile
+RUN npm ci
+```
+
 ## Fix (safe where it cannot break the build)
 Adds `--frozen-lockfile` (or `--immutable` when `.yarnrc.yml` shows yarn
 berry) after `install`, or replaces `npm install` with `npm ci`. Not

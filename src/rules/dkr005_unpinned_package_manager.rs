@@ -22,6 +22,16 @@ same commit builds differently tomorrow, or `--frozen-lockfile` starts
 failing. Different versions across services mean one lockfile is read by
 several package managers.
 
+## Example
+```dockerfile
+RUN corepack enable && corepack prepare pnpm@latest --activate
+```
+
+Fixed:
+```dockerfile
+RUN corepack enable && corepack prepare pnpm@9.12.3 --activate
+```
+
 ## Fix
 None automatic: pin the version the repo uses (`packageManager` in
 package.json), e.g. `corepack prepare pnpm@9.12.3 --activate`.

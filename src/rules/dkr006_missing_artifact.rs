@@ -23,6 +23,23 @@ The build succeeds: nothing checks that the command's file exists. The
 container exits at once with `Cannot find module '/app/dist/main.js'` or
 `exec ./entrypoint.sh: no such file or directory`.
 
+## Example
+```dockerfile
+FROM node:20-alpine
+WORKDIR /app
+COPY package.json ./
+CMD ["node", "dist/main.js"]
+```
+
+Fixed:
+```dockerfile
+FROM node:20-alpine
+WORKDIR /app
+COPY package.json ./
+COPY --from=builder /app/dist ./dist
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix
 None automatic: copy the artifact from the builder
 (`COPY --from=builder /app/dist ./dist`) or fix the path in the command.

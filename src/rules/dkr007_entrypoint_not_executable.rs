@@ -21,6 +21,19 @@ distroless).
 `exec ./entrypoint.sh: permission denied` or `no such file or directory`
 at start. It works on the laptop where the file happened to be executable.
 
+## Example
+```dockerfile
+# entrypoint.sh is committed without its execute bit
+COPY entrypoint.sh ./
+ENTRYPOINT ["./entrypoint.sh"]
+```
+
+Fixed:
+```dockerfile
+COPY --chmod=755 entrypoint.sh ./
+ENTRYPOINT ["./entrypoint.sh"]
+```
+
 ## Fix
 None automatic: `git update-index --chmod=+x path`, or
 `COPY --chmod=755 ...`, or `RUN chmod +x ...`; use `#!/bin/sh` or install

@@ -22,6 +22,20 @@ As PID 1, Node gets no default signal handlers: SIGTERM is ignored unless
 the app handles it, so every stop waits for the 10-second SIGKILL; zombie
 child processes are never reaped.
 
+## Example
+```dockerfile
+FROM node:20-alpine
+CMD ["node", "dist/main.js"]
+```
+
+Fixed:
+```dockerfile
+FROM node:20-alpine
+RUN apk add --no-cache dumb-init
+ENTRYPOINT ["dumb-init", "--"]
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix
 None automatic: `apk add --no-cache dumb-init` and
 `ENTRYPOINT ["dumb-init", "--"]`, or `init: true` in compose.

@@ -20,6 +20,16 @@ forward SIGTERM, so the service is killed after the stop timeout instead
 of shutting down; on images without `/bin/sh` (distroless) it does not
 start at all.
 
+## Example
+```dockerfile
+CMD node dist/main.js
+```
+
+Fixed:
+```dockerfile
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix (safe when the command is a plain program with words)
 Rewrites it as JSON: `CMD ["node", "dist/main.js"]`. Read on the shell
 syntax tree, and offered only for one simple command: not for

@@ -17,6 +17,22 @@ Docker treats an unknown name as an image and tries to pull `docker.io/library/X
 the build fails in CI, or worse, a public image of that name exists and its
 files end up in your runtime image.
 
+## Example
+```dockerfile
+FROM node:20-alpine AS build
+RUN pnpm build
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+```
+
+Fixed:
+```dockerfile
+FROM node:20-alpine AS build
+RUN pnpm build
+FROM node:20-alpine
+COPY --from=build /app/dist ./dist
+```
+
 ## Fix
 None automatic: use the stage's real name (`AS builder` ... `--from=builder`).
 "#,

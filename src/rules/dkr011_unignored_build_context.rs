@@ -22,6 +22,23 @@ pull access can read; a host `node_modules` (built for another OS or libc)
 overwrites the one installed in the image and native modules crash at
 start; `.git` bloats the image and invalidates the cache on every commit.
 
+## Example
+```dockerfile
+# no .dockerignore next to the Dockerfile; .env and node_modules exist
+COPY . .
+```
+
+Fixed:
+```dockerfile
+# .dockerignore:
+#   .git
+#   node_modules
+#   **/node_modules
+#   .env
+#   .env.*
+COPY . .
+```
+
 ## Fix
 None automatic: add the entries to `.dockerignore`:
 ```

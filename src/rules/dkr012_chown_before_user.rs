@@ -31,6 +31,13 @@ COPY --from=builder --chown=app:app /app/dist ./dist
 RUN addgroup -S app && adduser -S app -G app
 ```
 
+Fixed:
+```dockerfile
+FROM node:20-alpine
+RUN addgroup -S app && adduser -S app -G app
+COPY --from=builder --chown=app:app /app/dist ./dist
+```
+
 ## Fix (safe)
 When a later `RUN` of the same stage only creates users and groups, that
 `RUN` moves up to just before the first `COPY` that needs it. Otherwise no

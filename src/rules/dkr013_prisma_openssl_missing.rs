@@ -29,6 +29,14 @@ COPY --from=builder /app/node_modules ./node_modules
 CMD ["node", "dist/main.js"]
 ```
 
+Fixed:
+```dockerfile
+FROM node:20-slim
+RUN apt-get update -y && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
+COPY --from=builder /app/node_modules ./node_modules
+CMD ["node", "dist/main.js"]
+```
+
 ## Fix (safe)
 Adds `RUN apt-get update -y && apt-get install -y --no-install-recommends
 openssl && rm -rf /var/lib/apt/lists/*` right after the runtime stage's

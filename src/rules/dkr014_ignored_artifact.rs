@@ -29,6 +29,16 @@ COPY dist ./dist          # dist/ is in .gitignore
 CMD ["node", "dist/main.js"]
 ```
 
+Fixed:
+```dockerfile
+FROM node:20-alpine AS builder
+COPY . .
+RUN npm ci && npm run build
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+CMD ["node", "dist/main.js"]
+```
+
 Not reported when a CI workflow job builds the app before it builds
 images (a `run` step with `npm run build`, `nx ... build`, `turbo build`,
 ... and a `docker build` / `build-push-action` step in the same job): the

@@ -32,6 +32,16 @@ FROM node:20-alpine
 COPY --from=builder /app/dist ./dist
 ```
 
+Fixed:
+```dockerfile
+FROM node:20-alpine AS builder
+COPY . .
+RUN npm ci
+RUN npm run build
+FROM node:20-alpine
+COPY --from=builder /app/dist ./dist
+```
+
 ## Fix (unsafe)
 Uncomments the step. Unsafe: it may have been commented out because it
 failed, and running it changes the build.

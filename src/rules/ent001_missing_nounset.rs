@@ -26,6 +26,13 @@ set -e
 exec dumb-init node dist/main.js
 ```
 
+Fixed:
+```sh
+#!/bin/sh
+set -eu
+exec dumb-init node dist/main.js
+```
+
 ## Fix
 `set -e` becomes `set -eu`, other flags kept (`-ex` -> `-eux`,
 `-o errexit` -> `-o errexit -o nounset`). The fix is **safe** when every

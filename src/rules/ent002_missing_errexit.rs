@@ -26,6 +26,14 @@ falls through to the end and the container exits 0 so nobody notices.
 exec node dist/main.js
 ```
 
+Fixed:
+```sh
+#!/bin/sh
+set -eu
+./migrate
+exec node dist/main.js
+```
+
 ## Fix
 Inserts `set -eu` right after the shebang. Safe or unsafe as for ENT001:
 unsafe when `-u` would stop the script at an unguarded variable.

@@ -2,16 +2,16 @@ use crate::finding::{Edit, Expect, FileChange, Finding, Fix, Safety, Severity};
 use crate::formats::dockerfile::shell_commands;
 use crate::formats::shell::Cmd;
 use crate::project::Project;
-use crate::rules::dkr001_runtime_package_manager::{resolve_script, runtime_package_json};
 use crate::rules::dkr002_runtime_prisma_generate::image_ctx;
 use crate::rules::dkr002_runtime_prisma_generate::move_fix_for;
+use crate::rules::package_scripts::{resolve_script, runtime_package_json};
 use crate::rules::scope::{cmd_words, entry_scripts, is_prisma_generate, package_manager};
 use crate::rules::scope::{is_wrapper_word, ImageCtx};
 use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "ENT003",
-    name: "runtime-package-manager",
+    name: "entrypoint-package-manager",
     severity: Severity::Critical,
     fix: FixKind::Sometimes(Safety::Safe),
     summary: "Entrypoint runs a package manager at container start",
@@ -32,6 +32,13 @@ start and restart.
 #!/bin/sh
 set -e
 pnpm run start
+```
+
+Fixed:
+```sh
+#!/bin/sh
+set -e
+exec node dist/main.js
 ```
 
 ## Fix (safe where certain)

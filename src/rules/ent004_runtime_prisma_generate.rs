@@ -6,7 +6,7 @@ use crate::rules::{FixKind, Rule};
 
 pub static RULE: Rule = Rule {
     code: "ENT004",
-    name: "runtime-prisma-generate",
+    name: "entrypoint-prisma-generate",
     severity: Severity::High,
     fix: FixKind::Sometimes(Safety::Safe),
     summary: "Entrypoint runs `prisma generate` at container start",
@@ -19,6 +19,21 @@ Generating the client needs the Prisma CLI, the engines and write access to
 `node_modules` at start: in a slim, non-root runtime image it fails, or it
 downloads engines on every start. The client must be generated in the
 builder stage and copied in.
+
+## Example
+```sh
+#!/bin/sh
+set -e
+npx prisma generate
+exec node dist/main.js
+```
+
+Fixed:
+```sh
+#!/bin/sh
+set -e
+exec node dist/main.js
+```
 
 ## Fix
 The same change as DKR002, across the Dockerfile and this script: the

@@ -27,6 +27,13 @@ set -eu
 node dist/main.js
 ```
 
+Fixed:
+```sh
+#!/bin/sh
+set -eu
+exec node dist/main.js
+```
+
 ## Fix (safe when it is the last command)
 Puts `exec` in front of the program: `node x` -> `exec node x`, and after
 any variable assignments, which the shell then passes to the program:

@@ -18,6 +18,20 @@ The kernel reads the shebang as `/bin/sh\r`: the container dies at once with
 `exec ./entrypoint.sh: no such file or directory` or `/bin/sh^M: not found`,
 although the file is plainly there.
 
+## Example
+```sh
+#!/bin/sh␍
+set -eu␍
+exec node dist/main.js␍
+```
+
+Fixed:
+```sh
+#!/bin/sh
+set -eu
+exec node dist/main.js
+```
+
 ## Fix (safe)
 Converts every CRLF to LF (and nothing else). Add
 `*.sh text eol=lf` to `.gitattributes` so it stays that way.

@@ -22,6 +22,20 @@ found`, `source: not found`, `Syntax error: "(" unexpected`. The script ran
 fine on a developer's machine where `/bin/sh` is bash. Without a shebang,
 an exec-form ENTRYPOINT fails with `exec format error`.
 
+## Example
+```sh
+#!/bin/sh
+if [[ -z "$PORT" ]]; then PORT=3000; fi
+exec node dist/main.js
+```
+
+Fixed:
+```sh
+#!/bin/sh
+if [ -z "${PORT:-}" ]; then PORT=3000; fi
+exec node dist/main.js
+```
+
 ## Fix
 None automatic: rewrite the construct in POSIX sh, or use `#!/bin/bash`
 and install bash in the image.

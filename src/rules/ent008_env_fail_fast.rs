@@ -23,6 +23,21 @@ The process starts, reports healthy for a while, and fails at the first
 request that needs the database, or with a misleading error deep in a
 driver. A check at start turns that into an immediate, clear exit.
 
+## Example
+```sh
+#!/bin/sh
+set -eu
+exec ./server
+```
+
+Fixed:
+```sh
+#!/bin/sh
+set -eu
+: "${DATABASE_URL:?DATABASE_URL is required}"
+exec ./server
+```
+
 ## Fix (safe when every service running the image is given every name)
 Unsafe otherwise (the check would stop a service that runs today; CMP005
 names the gap). Inserts, after the strict-mode line (else after the shebang), one line per

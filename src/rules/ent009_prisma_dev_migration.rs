@@ -29,6 +29,13 @@ npx prisma migrate dev
 exec node dist/main.js
 ```
 
+Fixed:
+```sh
+#!/bin/sh
+npx prisma migrate deploy
+exec node dist/main.js
+```
+
 ## Fix (safe where certain)
 `migrate dev` becomes `migrate deploy` (which only applies the committed
 migrations) when the repository has a `migrations` folder next to the

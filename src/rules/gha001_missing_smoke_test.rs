@@ -21,6 +21,30 @@ The build is green, the image is pushed, and it dies on start in
 production: `pnpm: not found`, `Cannot find module`, a missing variable.
 Starting it once in CI catches all of these before anyone deploys.
 
+## Example
+```yaml
+      - name: Build
+        uses: docker/build-push-action@v6
+        with:
+          tags: acme/api:latest
+          load: true
+```
+
+Fixed:
+```yaml
+      - name: Build
+        uses: docker/build-push-action@v6
+        with:
+          tags: acme/api:latest
+          load: true
+      - name: Smoke test acme/api:latest
+        env:
+          IMAGE: acme/api:latest
+        run: |
+          # starts the image, waits until it is healthy or fails, prints the logs
+          ...
+```
+
 ## Fix (safe, or unsafe when the app may need a database)
 Inserts a step from `templates/smoke-test.sh` that starts the image with
 `NODE_ENV=production` and a placeholder of the right type for each

@@ -22,6 +22,21 @@ folder name) and no build step names its Dockerfile. Services behind
 The service is never rebuilt: production keeps pulling an old `:latest`,
 so fixes to it never ship, or a fresh environment has no image at all.
 
+## Example
+```yaml
+# docker-compose.production.yml builds api, worker and web
+strategy:
+  matrix:
+    service: [api, web]
+```
+
+Fixed:
+```yaml
+strategy:
+  matrix:
+    service: [api, web, worker]
+```
+
 ## Fix
 None automatic: add the service to the matrix.
 "#,

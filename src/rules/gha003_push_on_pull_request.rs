@@ -18,6 +18,24 @@ Every pull request overwrites the deployable tag (`:latest`) with unreviewed
 code, and the next deploy or restart runs it. PRs from forks fail instead,
 for lack of registry credentials, which makes the check flaky.
 
+## Example
+```yaml
+on: [push, pull_request]
+...
+      - uses: docker/build-push-action@v6
+        with:
+          push: true
+```
+
+Fixed:
+```yaml
+on: [push, pull_request]
+...
+      - uses: docker/build-push-action@v6
+        with:
+          push: ${{ github.event_name != 'pull_request' }}
+```
+
 ## Fix (unsafe)
 `push: ${{ github.event_name != 'pull_request' }}`. Unsafe because a
 workflow that relied on PR images (preview environments) stops getting

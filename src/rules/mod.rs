@@ -42,7 +42,9 @@ pub mod ent009_prisma_dev_migration;
 pub mod gha001_missing_smoke_test;
 pub mod gha002_matrix_missing_service;
 pub mod gha003_push_on_pull_request;
+pub mod package_scripts;
 pub mod ps001_unused_ignore;
+pub mod ps002_unknown_ignore_code;
 pub mod scope;
 
 /// Fix availability as documented.
@@ -87,6 +89,8 @@ impl Rule {
             path: path.to_string(),
             line,
             column,
+            end_line: line,
+            end_column: column,
             message,
             service: None,
             fix: None,
@@ -134,7 +138,14 @@ static ALL: &[&Rule] = &[
     &gha002_matrix_missing_service::RULE,
     &gha003_push_on_pull_request::RULE,
     &ps001_unused_ignore::RULE,
+    &ps002_unknown_ignore_code::RULE,
 ];
+
+/// Where a rule's documentation is published (`docs/rules/<CODE>.md`,
+/// generated from its doc; a test keeps the files current).
+pub fn doc_url(code: &str) -> String {
+    format!("https://github.com/prodsafe/prodsafe/blob/main/docs/rules/{code}.md")
+}
 
 pub fn all() -> &'static [&'static Rule] {
     ALL
@@ -145,6 +156,57 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
         .iter()
         .copied()
         .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// The closest rule code or name to `s`, when one is close enough to be a
+/// likely typo.
+pub fn suggest(s: &str) -> Option<&'static str> {
+    let up = s.trim().to_ascii_uppercase();
+    let low = s.trim().to_ascii_lowercase();
+    let mut best: Option<(f64, &'static str)> = None;
+    for r in all() {
+        for (cand, key) in [(r.code, &up), (r.name, &low)] {
+            let cmp = if cand == r.code {
+                cand.to_string()
+            } else {
+                cand.to_ascii_lowercase()
+            };
+            let score = strsim::jaro_winkler(&cmp, key);
+            if score > 0.85 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, cand));
+            }
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// "unknown rule `X` (did you mean `Y`?)".
+pub fn unknown_rule(s: &str) -> String {
+    match suggest(s) {
+        Some(c) => format!("unknown rule `{s}`; did you mean `{c}`? (see `prodsafe rules`)"),
+        None => format!("unknown rule `{s}` (see `prodsafe rules`)"),
+    }
+}
+
+/// Checks one selector (`ALL`, a code, a code prefix like `CMP` or `DKR00`,
+/// or a rule name): it must match at least one rule.
+pub fn check_selector(s: &str) -> Result<(), String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty rule selector".into());
+    }
+    let hits = t.eq_ignore_ascii_case("ALL")
+        || all().iter().any(|r| {
+            r.name == t
+                || r.code
+                    .to_ascii_uppercase()
+                    .starts_with(&t.to_ascii_uppercase())
+        });
+    if hits {
+        Ok(())
+    } else {
+        Err(unknown_rule(t))
+    }
 }
 
 /// Whether `code` is matched by a selector list entry (`CMP`, `CMP001`,

@@ -17,6 +17,22 @@ problem was fixed, the code moved, or the code is misspelled.
 Stale suppressions hide the next real finding on that line and make the
 baseline lie about what is accepted.
 
+## Example
+```yaml
+services:
+  api:  # prodsafe: ignore[CMP001] probes run in the sidecar
+    healthcheck:   # (the finding was fixed since)
+      test: ["CMD", "node", "healthcheck.js"]
+```
+
+Fixed:
+```yaml
+services:
+  api:
+    healthcheck:
+      test: ["CMD", "node", "healthcheck.js"]
+```
+
 ## Fix
 None automatic: delete the comment, or correct the code.
 "#,

@@ -1,4 +1,5 @@
-//! A scanned root: every file read once and parsed once into its model.
+//! The model of a scanned root: every file read once and parsed once into
+//! its format's model. The graph is built on it ([`crate::project`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,12 +16,11 @@ use crate::formats::package_json::{self, PackageJson};
 use crate::formats::prisma::{self, PrismaSchema};
 use crate::formats::shell::{self, Script};
 use crate::formats::workflow::{self, Workflow};
-use crate::graph::Graph;
 use crate::source::{LoadError, SourceFile};
 use crate::templates::Templates;
 
 #[derive(Debug)]
-pub struct Project {
+pub struct Model {
     pub root: PathBuf,
     pub files: Vec<SourceFile>,
     pub kinds: Vec<FileKind>,
@@ -59,9 +59,6 @@ pub struct Project {
     pub layers: Vec<ComposeLayer>,
     /// Files skipped on purpose, with the reason (symlinks).
     pub skipped: Vec<LoadError>,
-    pub graph: Graph,
-    /// What each graph service's container gets (indexed like `graph.services`).
-    pub service_env: Vec<crate::env::ServiceEnv>,
     /// Workspace packages and tsconfig `paths` (bare imports to source).
     pub workspace: crate::workspace::Workspace,
     pub config: Config,
@@ -80,8 +77,8 @@ enum Parsed {
     None,
 }
 
-impl Project {
-    pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
+impl Model {
+    pub fn load(root: &Path, config: Config, templates: Templates) -> Model {
         // Parsers of third-party grammars recurse on nesting: give the
         // worker threads room (no-op when the pool already exists).
         static POOL: std::sync::Once = std::sync::Once::new();
@@ -90,7 +87,8 @@ impl Project {
                 .stack_size(64 << 20)
                 .build_global();
         });
-        let walk = discover::walk(root, &config.exclude);
+        let excluded = config.exclude_matcher(root);
+        let walk = discover::walk(root, std::sync::Arc::new(move |rel| excluded.is_match(rel)));
         let mut errors = walk.errors;
         let skipped = walk.skipped;
         // Read in parallel; keep discovery order.
@@ -177,7 +175,7 @@ impl Project {
             .enumerate()
             .map(|(i, f)| (f.rel.clone(), i))
             .collect();
-        let mut p = Project {
+        let mut p = Model {
             root: root.to_path_buf(),
             files,
             kinds,
@@ -210,8 +208,6 @@ impl Project {
             layers: Vec::new(),
             aux_texts: Vec::new(),
             skipped,
-            graph: Graph::default(),
-            service_env: Vec::new(),
             workspace: Default::default(),
             config,
             templates,
@@ -240,16 +236,6 @@ impl Project {
         p.exec_bits = exec_bits(root, &p.files, &p.kinds);
         p.aux_texts = aux_texts(&p);
         p.layers = compose_layers(&p);
-        p.graph = Graph::build(&p);
-        p.service_env = crate::env::resolve_services(&p);
-        for img in &p.graph.images {
-            let found: Vec<String> = [".git", "node_modules"]
-                .iter()
-                .filter(|n| root.join(&img.context).join(n).symlink_metadata().is_ok())
-                .map(|n| n.to_string())
-                .collect();
-            p.context_sensitive.insert(img.context.clone(), found);
-        }
         p
     }
 
@@ -451,7 +437,7 @@ pub fn is_dev_stack(rel: &str, c: &ComposeFile) -> bool {
             .all(|t| devish(&t.to_ascii_lowercase()) || t.to_ascii_lowercase().starts_with("dev"))
 }
 
-fn aux_texts(p: &Project) -> Vec<(String, String)> {
+fn aux_texts(p: &Model) -> Vec<(String, String)> {
     let mut dirs: Vec<String> = vec![String::new()];
     dirs.extend(
         p.compose
@@ -482,7 +468,7 @@ fn aux_texts(p: &Project) -> Vec<(String, String)> {
 /// `-f a -f b` in shell scripts, workflows, Makefiles, READMEs and
 /// package.json; files whose services have neither `image` nor `build` and
 /// all exist in another compose file of the same folder.
-fn compose_layers(p: &Project) -> Vec<ComposeLayer> {
+fn compose_layers(p: &Model) -> Vec<ComposeLayer> {
     let rels: Vec<&str> = p
         .compose
         .iter()
@@ -650,31 +636,7 @@ fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<S
     out
 }
 
-/// Joins `rel` onto folder `base` (both root-relative, `/`-separated) and
-/// normalises `.` and `..`. None when the result leaves the root.
-pub fn join(base: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if rel.starts_with('/') {
-        return None;
-    } else {
-        base.split('/')
-            .filter(|s| !s.is_empty() && *s != ".")
-            .collect()
-    };
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
-}
-
-pub fn parent(rel: &str) -> &str {
-    rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
-}
+pub use crate::relpath::{join, parent};
 
 #[cfg(test)]
 mod tests {
