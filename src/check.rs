@@ -86,8 +86,24 @@ pub fn run(o: CheckOptions) -> i32 {
             errors: path_errors,
         });
     }
-    for t in &targets {
-        outcomes.push(run_one(t, &o, &mut any_error));
+    // Repositories are loaded and checked in parallel (each is
+    // independent); what is printed about them follows in the given order.
+    let loaded: Vec<Result<RootRun, LoadError>> = {
+        use rayon::prelude::*;
+        targets
+            .par_iter()
+            .map(|t| {
+                engine::run_target(t, &o.common).map(|mut r| {
+                    if !o.add_ignores {
+                        r.project.release_models();
+                    }
+                    r
+                })
+            })
+            .collect()
+    };
+    for (t, r) in targets.iter().zip(loaded) {
+        outcomes.push(run_one(t, r, &o, &mut any_error));
     }
     let complete = !any_error
         && outcomes
@@ -128,9 +144,14 @@ pub fn run(o: CheckOptions) -> i32 {
     }
 }
 
-fn run_one(t: &Target, o: &CheckOptions, any_error: &mut bool) -> Outcome {
+fn run_one(
+    t: &Target,
+    loaded: Result<RootRun, LoadError>,
+    o: &CheckOptions,
+    any_error: &mut bool,
+) -> Outcome {
     let root = t.root.display().to_string();
-    let mut r = match engine::run_target(t, &o.common) {
+    let mut r = match loaded {
         Ok(r) => r,
         Err(e) => {
             *any_error = true;

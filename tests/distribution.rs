@@ -143,9 +143,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// repository, offline (`language: system`, prodsafe on PATH), passing the
 /// staged file names as pre-commit does. This needs `prodsafe check FILE...`
 /// and `prodsafe fix FILE...` to work on files in the context of their
-/// repository (the CLI issue); until that lands, `check FILE` sees an empty
-/// project and this test fails, so it is ignored. Run it with
-/// `cargo test --test distribution -- --ignored`.
+/// repository.
 #[test]
 fn pre_commit_try_repo_runs_the_hooks_on_staged_files() {
     let pc = validator("pre-commit");

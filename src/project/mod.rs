@@ -24,6 +24,26 @@ pub struct Project {
 }
 
 impl Project {
+    /// Frees the parsed models and the graph once the rules have run: what
+    /// is printed afterwards (frames, positions, paths) needs only the files.
+    /// `check` keeps every repository until it prints, so this bounds its
+    /// memory by the files rather than by their models.
+    pub fn release_models(&mut self) {
+        let m = &mut self.model;
+        m.compose = Vec::new();
+        m.dockerfiles = Vec::new();
+        m.apps = Vec::new();
+        m.scripts = Vec::new();
+        m.prisma = Vec::new();
+        m.workflows = Vec::new();
+        m.nginx = Vec::new();
+        m.package_jsons = Vec::new();
+        m.gitignores = Vec::new();
+        m.workspace = Default::default();
+        self.graph = Graph::default();
+        self.service_env = Vec::new();
+    }
+
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {
         let mut model = Model::load(root, config, templates);
         let graph = Graph::build(&model);
