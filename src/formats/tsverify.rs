@@ -15,29 +15,38 @@ fn parse(rel: &str, text: &str) -> Option<Tree> {
     })
 }
 
-fn leaves<'t>(root: Node<'t>) -> Vec<Node<'t>> {
+/// The leaves of a tree in document order, each with a hash of its
+/// ancestry (the kinds of every node above it). One cursor walk: asking each
+/// leaf for its parents costs a descent from the root per step.
+fn leaves(root: Node<'_>) -> Vec<(Node<'_>, u64)> {
+    fn mix(h: u64, kind: u16) -> u64 {
+        (h ^ u64::from(kind))
+            .wrapping_mul(0x100_0000_01b3)
+            .rotate_left(5)
+    }
     let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(n) = stack.pop() {
+    let mut cursor = root.walk();
+    let mut above: Vec<u64> = Vec::new();
+    let mut h = 0u64;
+    loop {
+        let n = cursor.node();
         if n.child_count() == 0 {
-            out.push(n);
+            out.push((n, h));
+        } else if cursor.goto_first_child() {
+            above.push(h);
+            h = mix(h, n.kind_id());
             continue;
         }
-        let mut c = n.walk();
-        let kids: Vec<Node> = n.children(&mut c).collect();
-        stack.extend(kids.into_iter().rev());
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return out;
+            }
+            h = above.pop().unwrap_or(0);
+        }
     }
-    out
-}
-
-fn path(n: Node) -> Vec<u16> {
-    let mut out = Vec::new();
-    let mut cur = n.parent();
-    while let Some(p) = cur {
-        out.push(p.kind_id());
-        cur = p.parent();
-    }
-    out
 }
 
 /// Checks `new` (the result of applying `edits` to `old`).
@@ -58,7 +67,7 @@ pub fn verify(rel: &str, old: &str, new: &str, edits: &[Edit]) -> Result<(), Str
         delta += e.text.len() as isize - (e.end - e.start) as isize;
     }
     let old_leaves = leaves(or);
-    for l in &old_leaves {
+    for (l, _) in &old_leaves {
         for e in edits {
             let inside = l.start_byte() < e.start && e.start < l.end_byte();
             let overlaps = e.start < l.end_byte() && l.start_byte() < e.end;
@@ -95,14 +104,14 @@ pub fn verify(rel: &str, old: &str, new: &str, edits: &[Edit]) -> Result<(), Str
             .iter()
             .any(|&(is, ie)| is <= n.start_byte() && n.end_byte() <= ie && is < ie)
     };
-    let kept_old: Vec<(&str, &str, Vec<u16>)> = old_leaves
+    let kept_old: Vec<(&str, &str, u64)> = old_leaves
         .iter()
-        .map(|l| (l.kind(), &old[l.byte_range()], path(*l)))
+        .map(|(l, h)| (l.kind(), &old[l.byte_range()], *h))
         .collect();
-    let kept_new: Vec<(&str, &str, Vec<u16>)> = leaves(nr)
+    let kept_new: Vec<(&str, &str, u64)> = leaves(nr)
         .iter()
-        .filter(|l| !in_inserted(l))
-        .map(|l| (l.kind(), &new[l.byte_range()], path(*l)))
+        .filter(|(l, _)| !in_inserted(l))
+        .map(|(l, h)| (l.kind(), &new[l.byte_range()], *h))
         .collect();
     if kept_old.len() != kept_new.len() {
         return Err(format!(
@@ -166,5 +175,14 @@ mod tests {
         let old = "const a = 1;\nconst b = 2;\n";
         assert!(check(old, ins(13, "f(\n")).is_err());
         assert!(check(old, ins(13, "f();\n")).is_ok());
+    }
+
+    #[test]
+    fn a_token_that_moves_under_another_node_is_refused() {
+        // Same tokens, new ancestry: `foo()` now runs only under a condition.
+        let err = check("foo();\n", ins(0, "if (x) ")).unwrap_err();
+        assert!(err.contains("syntax outside the edit changed"), "{err}");
+        // A statement added beside it keeps its ancestry.
+        assert!(check("foo();\n", ins(7, "bar();\n")).is_ok());
     }
 }
