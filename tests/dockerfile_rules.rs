@@ -291,3 +291,52 @@ fn crlf_dockerfile_fixes_keep_crlf() {
     assert_eq!(got, want);
     assert_eq!(run(&["fix", "--diff", "--unsafe-fixes", "."], d).stdout, "");
 }
+
+/// `npm start` / `pnpm run X` set `npm_package_version`, `npm_lifecycle_event`
+/// and `npm_config_*` for the script; `node dist/main.js` does not. An app
+/// that reads them (a version in telemetry or /health) changes behaviour when
+/// the package manager is dropped, so that is no safe fix.
+#[test]
+fn runtime_package_manager_kept_when_the_app_reads_npm_lifecycle_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("src")).unwrap();
+    std::fs::write(
+        d.join("package.json"),
+        "{\"name\":\"a\",\"version\":\"1.2.3\",\"scripts\":{\"build\":\"tsc\",\"start\":\"node dist/main.js\"}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("Dockerfile"),
+        "FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm run build\nUSER node\nCMD [\"npm\", \"start\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("src/main.ts"),
+        "import { info } from './info';\nimport http from 'http';\nhttp.createServer((_q, r) => r.end(info())).listen(3000);\n",
+    )
+    .unwrap();
+    // Control: the app does not read npm's variables, the fix is safe.
+    std::fs::write(
+        d.join("src/info.ts"),
+        "export function info() { return 'ok'; }\n",
+    )
+    .unwrap();
+    let f = findings(d, "DKR001");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["fix"]["safety"], "safe", "{f:?}");
+    // Through an imported module (a service read via a config getter).
+    std::fs::write(
+        d.join("src/info.ts"),
+        "export function info() { return String(config.get('npm_package_version')); }\n",
+    )
+    .unwrap();
+    let f = findings(d, "DKR001");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0]["fix"].is_null(), "{f:?}");
+    let why = f[0]["no_fix_reason"].as_str().unwrap();
+    assert!(
+        why.contains("npm_package_version") && why.contains("src/info.ts:1"),
+        "{why}"
+    );
+}

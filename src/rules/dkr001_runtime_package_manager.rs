@@ -43,8 +43,9 @@ the script runs, read from the `package.json` the runtime stage holds in
 its WORKDIR, in exec form (`CMD ["node", "dist/main.js"]`), wrappers such
 as `dumb-init` kept. Only when the script is one plain `node` command (no
 shell syntax, no tool from `node_modules/.bin`), no `pre`/`post` script
-runs with it, and CMD and ENTRYPOINT do not combine; otherwise the reason
-is shown. Through the entrypoint script: the same fixes as ENT003 (and the
+runs with it, the app's code does not read the variables only a script run
+sets (`npm_package_version`, `npm_lifecycle_event`, `npm_config_*`), and
+CMD and ENTRYPOINT do not combine; otherwise the reason is shown. Through the entrypoint script: the same fixes as ENT003 (and the
 Prisma move of DKR002 for `prisma generate`).
 "#,
     check,

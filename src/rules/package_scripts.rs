@@ -86,8 +86,40 @@ pub fn resolve_script(
     if extra.iter().any(|w| !plain_word(w)) {
         return Err("the arguments need quoting; rewrite the command by hand".into());
     }
+    if let Some((file, line, var)) = npm_env_read(p, crate::relpath::parent(&rel)) {
+        return Err(format!(
+            "the app reads `{var}` ({file}:{line}), which only the package manager sets for a script; without it the value is undefined: set it in the image by hand, or keep the package manager"
+        ));
+    }
     out.extend(extra);
     Ok(out)
+}
+
+/// The first read of a variable that only a package manager's script run
+/// sets (`npm_package_version`, `npm_lifecycle_event`, `npm_config_*`) in the
+/// app code prodsafe loaded under `dir`: (file, line, name).
+fn npm_env_read(p: &Project, dir: &str) -> Option<(String, usize, String)> {
+    const PREFIXES: [&str; 3] = ["npm_package_", "npm_lifecycle_", "npm_config_"];
+    for a in &p.model.apps {
+        let f = &p.model.files[a.file];
+        if !(dir.is_empty() || f.rel.starts_with(&format!("{dir}/"))) {
+            continue;
+        }
+        let t = &f.text;
+        let hit = PREFIXES
+            .iter()
+            .filter_map(|pre| t.match_indices(pre).map(|(i, _)| i).next())
+            .min();
+        if let Some(i) = hit {
+            let name: String = t[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let line = t[..i].matches('\n').count() + 1;
+            return Some((f.rel.clone(), line, name));
+        }
+    }
+    None
 }
 
 pub fn plain_word(w: &str) -> bool {
