@@ -177,3 +177,18 @@ pub fn set_mode(file: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// A temporary repository holding `files` (path, text); `.sh` files are
+/// made executable.
+pub fn write_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, t) in files {
+        let f = dir.path().join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, t).unwrap();
+        if p.ends_with(".sh") {
+            set_mode(&f, 0o755);
+        }
+    }
+    dir
+}
