@@ -192,3 +192,37 @@ pub fn write_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Runs `script` with `sh -c`, a `docker` stub (script `stub`, which
+/// appends its calls to `$STUB_LOG`) first on PATH, `SMOKE_INTERVAL=0` and
+/// `env`: whether it succeeded, the stub's log and the script's stderr.
+pub fn run_with_stub_docker(
+    stub: &str,
+    script: &str,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("docker"), stub).unwrap();
+    set_mode(&bin.join("docker"), 0o755);
+    let log = dir.path().join("calls.log");
+    std::fs::write(&log, "").unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .envs(env.iter().copied())
+        .env("STUB_LOG", &log)
+        .env("SMOKE_INTERVAL", "0")
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        std::fs::read_to_string(&log).unwrap(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
