@@ -42,10 +42,16 @@ pub struct Out {
 }
 
 pub fn run(args: &[&str], cwd: &Path) -> Out {
+    run_with_env(args, cwd, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Out {
     let o = Command::new(bin())
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     Out {
