@@ -153,6 +153,14 @@ pub fn color_for<S: anstream::stream::RawStream>(c: ColorChoice, stream: &S) -> 
             {
                 return true;
             }
+            // TERM=dumb says the terminal cannot show colour; anstream
+            // colours anyway when CI is set, so it is checked here (only
+            // CLICOLOR_FORCE, above in anstream's order, overrides it).
+            let forced =
+                std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0");
+            if !forced && std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+                return false;
+            }
             anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
         }
     }

@@ -441,6 +441,8 @@ fn colour_on_a_terminal_unless_term_is_dumb() {
             .env_remove("NO_COLOR")
             .env_remove("FORCE_COLOR")
             .env_remove("CLICOLOR_FORCE")
+            // CI=true (as in CI) must not colour a dumb terminal.
+            .env("CI", "true")
             .env("TERM", term);
         let mut s = expectrl::Session::spawn(cmd).expect("spawn in a pty");
         s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
