@@ -9,19 +9,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-fn write_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (p, t) in files {
-        let f = dir.path().join(p);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(&f, t).unwrap();
-        if p.ends_with(".sh") {
-            set_mode(&f, 0o755);
-        }
-    }
-    dir
-}
-
 fn read(d: &Path, p: &str) -> String {
     std::fs::read_to_string(d.join(p)).unwrap()
 }

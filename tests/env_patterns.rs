@@ -494,31 +494,6 @@ exit 0
 "#;
 
 fn stub_docker(script: &str, image: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    std::fs::write(bin.join("docker"), STUB).unwrap();
-    set_mode(&bin.join("docker"), 0o755);
-    let log = dir.path().join("calls.log");
-    std::fs::write(&log, "").unwrap();
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .env("IMAGE", image)
-        .env("STUB_LOG", &log)
-        .env("SMOKE_INTERVAL", "0")
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            std::fs::read_to_string(&log).unwrap(),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
+    let (ok, log, stderr) = run_with_stub_docker(STUB, script, &[("IMAGE", image)]);
+    (ok, format!("{log}{stderr}"))
 }

@@ -37,22 +37,16 @@ fn repo(fixture_name: &str, at: &Path) {
 }
 
 fn prodsafe(args: &[&str], cwd: &Path) -> Out {
-    let o = Command::new(bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env("GIT_AUTHOR_NAME", "prodsafe-bot")
-        .env("GIT_AUTHOR_EMAIL", "bot@example.com")
-        .env("GIT_COMMITTER_NAME", "prodsafe-bot")
-        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
-        .output()
-        .unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        raw: o.stdout,
-    }
+    run_with_env(
+        args,
+        cwd,
+        &[
+            ("GIT_AUTHOR_NAME", "prodsafe-bot"),
+            ("GIT_AUTHOR_EMAIL", "bot@example.com"),
+            ("GIT_COMMITTER_NAME", "prodsafe-bot"),
+            ("GIT_COMMITTER_EMAIL", "bot@example.com"),
+        ],
+    )
 }
 
 /// Every file under `dir` (except .git) with its bytes and mode.

@@ -40,19 +40,6 @@ fn hadolint_errors(file: &Path) -> Vec<String> {
         .collect()
 }
 
-fn write_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (p, t) in files {
-        let f = dir.path().join(p);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(&f, t).unwrap();
-        if p.ends_with(".sh") {
-            set_mode(&f, 0o755);
-        }
-    }
-    dir
-}
-
 /// The stages of a Dockerfile: (FROM line, instruction lines).
 fn stages(text: &str) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();

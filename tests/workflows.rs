@@ -175,27 +175,15 @@ esac
 "#;
 
 fn stub_run(script: &str, mode: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    std::fs::write(bin.join("docker"), STUB).unwrap();
-    set_mode(&bin.join("docker"), 0o755);
-    let log = dir.path().join("calls.log");
-    std::fs::write(&log, "").unwrap();
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .env(
-            "PATH",
-            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
-        )
-        .env("IMAGE", "nomadnet/api-gateway:latest")
-        .env("STUB_MODE", mode)
-        .env("STUB_LOG", &log)
-        .env("SMOKE_INTERVAL", "0")
-        .output()
-        .unwrap();
-    (o.status.success(), std::fs::read_to_string(&log).unwrap())
+    let (ok, log, _) = run_with_stub_docker(
+        STUB,
+        script,
+        &[
+            ("IMAGE", "nomadnet/api-gateway:latest"),
+            ("STUB_MODE", mode),
+        ],
+    );
+    (ok, log)
 }
 
 #[test]

@@ -108,6 +108,16 @@ fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
     &s[n.byte_range()]
 }
 
+/// An `import_specifier` / `export_specifier` (`name` or `name as alias`):
+/// (the alias, or the name when there is none; the name).
+fn specifier(x: tree_sitter::Node, s: &str) -> Option<(String, String)> {
+    let name = text(x.child_by_field_name("name")?, s).to_string();
+    let alias = x
+        .child_by_field_name("alias")
+        .map_or_else(|| name.clone(), |k| text(k, s).to_string());
+    Some((alias, name))
+}
+
 fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
     match n.kind() {
         "string" => Some(
@@ -442,18 +452,8 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                             }
                         }
                         "import_specifier" => {
-                            let name = x
-                                .child_by_field_name("name")
-                                .map(|k| text(k, s).to_string());
-                            let alias = x
-                                .child_by_field_name("alias")
-                                .map(|k| text(k, s).to_string());
-                            if let Some(name) = name {
-                                w.bindings.push((
-                                    alias.unwrap_or_else(|| name.clone()),
-                                    spec.clone(),
-                                    name,
-                                ));
+                            if let Some((local, name)) = specifier(x, s) {
+                                w.bindings.push((local, spec.clone(), name));
                             }
                         }
                         _ => {
@@ -494,15 +494,8 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     let mut stack = vec![n];
                     while let Some(x) = stack.pop() {
                         if x.kind() == "export_specifier" {
-                            let name = x
-                                .child_by_field_name("name")
-                                .map(|k| text(k, s).to_string());
-                            let alias = x
-                                .child_by_field_name("alias")
-                                .map(|k| text(k, s).to_string());
-                            if let Some(name) = name {
-                                w.exports
-                                    .push((alias.unwrap_or_else(|| name.clone()), name));
+                            if let Some(pair) = specifier(x, s) {
+                                w.exports.push(pair);
                             }
                         }
                         let mut c = x.walk();

@@ -191,6 +191,30 @@ struct Builder<'a> {
     last_key_line: usize,
 }
 
+/// The byte offset, within `rest` (which starts at the opening quote), of
+/// the quote that closes a double- or single-quoted scalar: `\` escapes the
+/// next character in double quotes, `''` is a quote in single quotes.
+fn closing_quote(rest: &str, style: TScalarStyle) -> Option<usize> {
+    let q = if style == TScalarStyle::DoubleQuoted {
+        '"'
+    } else {
+        '\''
+    };
+    let mut it = rest.char_indices().skip(1).peekable();
+    while let Some((i, c)) = it.next() {
+        if q == '"' && c == '\\' {
+            it.next();
+        } else if c == q {
+            if q == '\'' && it.peek().map(|p| p.1) == Some('\'') {
+                it.next();
+                continue;
+            }
+            return Some(i);
+        }
+    }
+    None
+}
+
 impl Builder<'_> {
     fn node(&self, kind: Kind, m: &Marker, anchor: usize) -> Node {
         let line = m.line().max(1);
@@ -268,25 +292,10 @@ impl Builder<'_> {
         let src = self.src;
         match style {
             TScalarStyle::DoubleQuoted | TScalarStyle::SingleQuoted => {
-                let q = if style == TScalarStyle::DoubleQuoted {
-                    '"'
-                } else {
-                    '\''
-                };
-                let rest = &src.text[n.start..];
-                let mut it = rest.char_indices().skip(1).peekable();
-                while let Some((i, c)) = it.next() {
-                    if q == '"' && c == '\\' {
-                        it.next();
-                    } else if c == q {
-                        if q == '\'' && it.peek().map(|p| p.1) == Some('\'') {
-                            it.next();
-                            continue;
-                        }
-                        return src.line_col(n.start + i).0;
-                    }
+                match closing_quote(&src.text[n.start..], style) {
+                    Some(i) => src.line_col(n.start + i).0,
+                    None => n.line,
                 }
-                n.line
             }
             TScalarStyle::Plain => {
                 if self.in_flow() {
@@ -807,24 +816,8 @@ pub fn foreign_line_break(text: &str) -> Option<(usize, char)> {
             ) = ev
             {
                 let start = self.src.offset_of(m.line().max(1), m.col());
-                let q = if style == TScalarStyle::DoubleQuoted {
-                    '"'
-                } else {
-                    '\''
-                };
-                let rest = &self.src.text[start..];
-                let mut it = rest.char_indices().skip(1).peekable();
-                while let Some((i, c)) = it.next() {
-                    if q == '"' && c == '\\' {
-                        it.next();
-                    } else if c == q {
-                        if q == '\'' && it.peek().map(|p| p.1) == Some('\'') {
-                            it.next();
-                            continue;
-                        }
-                        self.spans.push(start..start + i);
-                        return;
-                    }
+                if let Some(i) = closing_quote(&self.src.text[start..], style) {
+                    self.spans.push(start..start + i);
                 }
             }
         }

@@ -637,19 +637,3 @@ fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<S
 }
 
 pub use crate::relpath::{join, parent};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn joins() {
-        assert_eq!(
-            join("", "./apps/a/Dockerfile").as_deref(),
-            Some("apps/a/Dockerfile")
-        );
-        assert_eq!(join("deploy", "../apps/a").as_deref(), Some("apps/a"));
-        assert_eq!(join("", "../x"), None);
-        assert_eq!(join("a/b", ".").as_deref(), Some("a/b"));
-    }
-}

@@ -190,10 +190,7 @@ fn notes(f: &Finding, st: &Styles, pad: &str) -> String {
 }
 
 pub fn finding(out: &mut String, p: &Project, f: &Finding, unsafe_fixes: bool, st: &Styles) {
-    let mark = match &f.fix {
-        Some(fix) if fix.safety == Safety::Safe || unsafe_fixes => " [*]",
-        _ => "",
-    };
+    let mark = fix_mark(f, unsafe_fixes);
     let _ = writeln!(
         out,
         "{}:{}:{}: {}{} {} [{}]",
@@ -223,10 +220,7 @@ pub fn finding(out: &mut String, p: &Project, f: &Finding, unsafe_fixes: bool, s
 
 /// `path:line:col: CODE message`, one line per finding (`--quiet`).
 pub fn concise(out: &mut String, p: &Project, f: &Finding, unsafe_fixes: bool) {
-    let mark = match &f.fix {
-        Some(fix) if fix.safety == Safety::Safe || unsafe_fixes => " [*]",
-        _ => "",
-    };
+    let mark = fix_mark(f, unsafe_fixes);
     let _ = writeln!(
         out,
         "{}:{}:{}: {}{} {} [{}]",
@@ -238,6 +232,15 @@ pub fn concise(out: &mut String, p: &Project, f: &Finding, unsafe_fixes: bool) {
         escape(&f.message),
         f.severity.as_str()
     );
+}
+
+/// ` [*]` after a finding `fix` would apply (see [`fixable`]).
+fn fix_mark(f: &Finding, unsafe_fixes: bool) -> &'static str {
+    if fixable(f, unsafe_fixes) {
+        " [*]"
+    } else {
+        ""
+    }
 }
 
 /// Findings that `fix` would apply: safe ones, and unsafe ones when asked.

@@ -4,7 +4,7 @@ use crate::finding::{Edit, Expect, FileChange, Finding, Fix, Safety, Severity};
 use crate::formats::appcode::AppFile;
 use crate::formats::envuse::ValidationKind;
 use crate::project::Project;
-use crate::rules::scope::valid_name;
+use crate::rules::scope::{env_guard_safety, valid_name};
 use crate::rules::{FixKind, Rule};
 use crate::templates::{body, fill, reindent_code};
 
@@ -237,34 +237,8 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
         );
         f.service = Some(s.name.clone());
         // Safe only when every deployment of this entry provides every name.
-        let mut gaps: Vec<String> = Vec::new();
-        for &i in &by_entry[entry] {
-            let svc = &p.graph.services[i];
-            let lacking: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|n| !p.service_env.get(i).is_some_and(|e| e.provides(n)))
-                .collect();
-            if !lacking.is_empty() {
-                gaps.push(format!(
-                    "`{}` ({}) does not get {}",
-                    svc.name,
-                    svc.compose_rel,
-                    lacking.join(", ")
-                ));
-            }
-        }
-        let (safety, unsafe_reason) = if gaps.is_empty() {
-            (Safety::Safe, None)
-        } else {
-            (
-                Safety::Unsafe,
-                Some(format!(
-                    "the guard would stop a service its deployment runs today: {} (see CMP005)",
-                    gaps.join("; ")
-                )),
-            )
-        };
+        let (safety, unsafe_reason) =
+            env_guard_safety(p, by_entry[entry].iter().copied(), &names, "guard");
         let eol = src.eol.as_str();
         match (list, other_validation) {
             (Some((file, v)), _) => {

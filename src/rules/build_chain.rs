@@ -26,19 +26,28 @@ pub fn stage_of(df: &Dockerfile, idx: usize) -> Option<&Stage> {
     df.stages.iter().find(|s| s.instrs.contains(&idx))
 }
 
+/// The instructions stage `st` runs before index `before`, its ancestors'
+/// first, each with its stage and index.
+pub fn instrs_before<'a>(
+    df: &'a Dockerfile,
+    st: &'a Stage,
+    before: usize,
+) -> impl Iterator<Item = (&'a Stage, usize, &'a Instruction)> + 'a {
+    df.lineage(st).into_iter().rev().flat_map(move |s| {
+        s.instrs
+            .clone()
+            .take_while(move |&i| s.index != st.index || i < before)
+            .map(move |i| (s, i, &df.instructions[i]))
+    })
+}
+
 /// The WORKDIR in effect just before instruction `idx` of stage `st`
 /// (ancestors' WORKDIRs included).
 pub fn workdir_before(df: &Dockerfile, st: &Stage, idx: usize) -> String {
     let mut wd = String::from("/");
-    for s in df.lineage(st).into_iter().rev() {
-        for i in s.instrs.clone() {
-            if s.index == st.index && i >= idx {
-                break;
-            }
-            let ins = &df.instructions[i];
-            if ins.keyword == "WORKDIR" {
-                wd = container_path(&wd, ins.rest.trim());
-            }
+    for (_, _, ins) in instrs_before(df, st, idx) {
+        if ins.keyword == "WORKDIR" {
+            wd = container_path(&wd, ins.rest.trim());
         }
     }
     wd
@@ -111,86 +120,80 @@ pub fn origin(
 ) -> Option<Origin> {
     let mut found = None;
     let mut wd = String::from("/");
-    for s in df.lineage(st).into_iter().rev() {
-        for i in s.instrs.clone() {
-            if s.index == st.index && i >= before {
-                break;
-            }
-            let ins = &df.instructions[i];
-            if ins.keyword == "WORKDIR" {
-                wd = container_path(&wd, ins.rest.trim());
-            }
-            let Some((srcs, dest)) = copy_parts(ins) else {
+    for (s, _, ins) in instrs_before(df, st, before) {
+        if ins.keyword == "WORKDIR" {
+            wd = container_path(&wd, ins.rest.trim());
+        }
+        let Some((srcs, dest)) = copy_parts(ins) else {
+            continue;
+        };
+        let dest_abs = container_path(&wd, &dest);
+        let dest_dir = dest_is_dir(&dest, &dest_abs, &wd) || srcs.len() > 1;
+        let from = ins.flag("from");
+        for src in &srcs {
+            if src.contains('$') {
+                if covers(&dest_abs, target) {
+                    found = Some(Origin::Unknown);
+                }
                 continue;
-            };
-            let dest_abs = container_path(&wd, &dest);
-            let dest_dir = dest_is_dir(&dest, &dest_abs, &wd) || srcs.len() > 1;
-            let from = ins.flag("from");
-            for src in &srcs {
-                if src.contains('$') {
-                    if covers(&dest_abs, target) {
-                        found = Some(Origin::Unknown);
-                    }
-                    continue;
+            }
+            if src.contains(['*', '?', '[']) {
+                // A glob: it may bring a file of the same name.
+                let name = src.rsplit('/').next().unwrap_or(src);
+                let tname = target.rsplit('/').next().unwrap_or(target);
+                if covers(&dest_abs, target) && wildcard(name, tname) {
+                    found = Some(Origin::Unknown);
                 }
-                if src.contains(['*', '?', '[']) {
-                    // A glob: it may bring a file of the same name.
-                    let name = src.rsplit('/').next().unwrap_or(src);
-                    let tname = target.rsplit('/').next().unwrap_or(target);
-                    if covers(&dest_abs, target) && wildcard(name, tname) {
-                        found = Some(Origin::Unknown);
+                continue;
+            }
+            let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
+            match from {
+                Some(f) => {
+                    let Some(fs) = df.stage_by_name(f).filter(|x| x.index < s.index) else {
+                        if covers(&dest_abs, target) {
+                            found = Some(Origin::Unknown);
+                        }
+                        continue;
+                    };
+                    let src_abs = container_path("/", src);
+                    // A folder copies its content into dest; a file
+                    // lands at dest (or dest/name).
+                    if let Some(rest) = target
+                        .strip_prefix(dest_abs.trim_end_matches('/'))
+                        .filter(|r| r.is_empty() || r.starts_with('/'))
+                    {
+                        let in_src = format!("{}{}", src_abs.trim_end_matches('/'), rest);
+                        found = Some(Origin::Stage(fs.index, in_src));
+                    } else if dest_dir
+                        && target == format!("{}/{}", dest_abs.trim_end_matches('/'), name)
+                    {
+                        found = Some(Origin::Stage(fs.index, src_abs));
                     }
-                    continue;
                 }
-                let name = src.trim_end_matches('/').rsplit('/').next().unwrap_or(src);
-                match from {
-                    Some(f) => {
-                        let Some(fs) = df.stage_by_name(f).filter(|x| x.index < s.index) else {
-                            if covers(&dest_abs, target) {
-                                found = Some(Origin::Unknown);
-                            }
-                            continue;
-                        };
-                        let src_abs = container_path("/", src);
-                        // A folder copies its content into dest; a file
-                        // lands at dest (or dest/name).
+                None => {
+                    let Some(src_rel) = join(context, src) else {
+                        continue;
+                    };
+                    let is_dir = src_rel.is_empty() || p.all_dirs.contains(&src_rel);
+                    if is_dir {
                         if let Some(rest) = target
                             .strip_prefix(dest_abs.trim_end_matches('/'))
                             .filter(|r| r.is_empty() || r.starts_with('/'))
                         {
-                            let in_src = format!("{}{}", src_abs.trim_end_matches('/'), rest);
-                            found = Some(Origin::Stage(fs.index, in_src));
-                        } else if dest_dir
-                            && target == format!("{}/{}", dest_abs.trim_end_matches('/'), name)
-                        {
-                            found = Some(Origin::Stage(fs.index, src_abs));
+                            let cand =
+                                join(&src_rel, rest.trim_start_matches('/')).unwrap_or_default();
+                            if p.exists(&cand) {
+                                found = Some(Origin::Context(cand));
+                            }
                         }
-                    }
-                    None => {
-                        let Some(src_rel) = join(context, src) else {
-                            continue;
+                    } else if p.all_paths.contains(&src_rel) {
+                        let file_dest = if dest_dir {
+                            format!("{}/{}", dest_abs.trim_end_matches('/'), name)
+                        } else {
+                            dest_abs.clone()
                         };
-                        let is_dir = src_rel.is_empty() || p.all_dirs.contains(&src_rel);
-                        if is_dir {
-                            if let Some(rest) = target
-                                .strip_prefix(dest_abs.trim_end_matches('/'))
-                                .filter(|r| r.is_empty() || r.starts_with('/'))
-                            {
-                                let cand = join(&src_rel, rest.trim_start_matches('/'))
-                                    .unwrap_or_default();
-                                if p.exists(&cand) {
-                                    found = Some(Origin::Context(cand));
-                                }
-                            }
-                        } else if p.all_paths.contains(&src_rel) {
-                            let file_dest = if dest_dir {
-                                format!("{}/{}", dest_abs.trim_end_matches('/'), name)
-                            } else {
-                                dest_abs.clone()
-                            };
-                            if file_dest == target {
-                                found = Some(Origin::Context(src_rel));
-                            }
+                        if file_dest == target {
+                            found = Some(Origin::Context(src_rel));
                         }
                     }
                 }
@@ -478,48 +481,42 @@ pub fn schema_in_stage(
     // context that could hold the file.
     let mut wd = String::from("/");
     let mut best = None;
-    for s in df.lineage(st).into_iter().rev() {
-        for i in s.instrs.clone() {
-            if s.index == st.index && i >= before {
-                break;
-            }
-            let ins = &df.instructions[i];
-            if ins.keyword == "WORKDIR" {
-                wd = container_path(&wd, ins.rest.trim());
-            }
-            if ins.flag("from").is_some() {
-                continue;
-            }
-            let Some((srcs, dest)) = copy_parts(ins) else {
+    for (_, i, ins) in instrs_before(df, st, before) {
+        if ins.keyword == "WORKDIR" {
+            wd = container_path(&wd, ins.rest.trim());
+        }
+        if ins.flag("from").is_some() {
+            continue;
+        }
+        let Some((srcs, dest)) = copy_parts(ins) else {
+            continue;
+        };
+        let dest_abs = container_path(&wd, &dest);
+        let dest_dir = dest_is_dir(&dest, &dest_abs, &wd) || srcs.len() > 1;
+        for src in &srcs {
+            let Some(src_rel) = join(context, src) else {
                 continue;
             };
-            let dest_abs = container_path(&wd, &dest);
-            let dest_dir = dest_is_dir(&dest, &dest_abs, &wd) || srcs.len() > 1;
-            for src in &srcs {
-                let Some(src_rel) = join(context, src) else {
-                    continue;
-                };
-                let is_dir = src_rel.is_empty() || p.all_dirs.contains(&src_rel);
-                let cand = if is_dir {
-                    let rest = if src_rel.is_empty() {
-                        Some(schema_rel)
-                    } else {
-                        schema_rel.strip_prefix(&format!("{src_rel}/"))
-                    };
-                    rest.map(|r| format!("{}/{}", dest_abs.trim_end_matches('/'), r))
-                } else if src_rel == schema_rel {
-                    let name = schema_rel.rsplit('/').next().unwrap_or(schema_rel);
-                    Some(if dest_dir {
-                        format!("{}/{}", dest_abs.trim_end_matches('/'), name)
-                    } else {
-                        dest_abs.clone()
-                    })
+            let is_dir = src_rel.is_empty() || p.all_dirs.contains(&src_rel);
+            let cand = if is_dir {
+                let rest = if src_rel.is_empty() {
+                    Some(schema_rel)
                 } else {
-                    None
+                    schema_rel.strip_prefix(&format!("{src_rel}/"))
                 };
-                if let Some(c) = cand {
-                    best = Some((c.replace("//", "/"), i));
-                }
+                rest.map(|r| format!("{}/{}", dest_abs.trim_end_matches('/'), r))
+            } else if src_rel == schema_rel {
+                let name = schema_rel.rsplit('/').next().unwrap_or(schema_rel);
+                Some(if dest_dir {
+                    format!("{}/{}", dest_abs.trim_end_matches('/'), name)
+                } else {
+                    dest_abs.clone()
+                })
+            } else {
+                None
+            };
+            if let Some(c) = cand {
+                best = Some((c.replace("//", "/"), i));
             }
         }
     }

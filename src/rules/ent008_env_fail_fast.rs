@@ -1,6 +1,6 @@
 use crate::finding::{Expect, Finding, Fix, Safety, Severity};
 use crate::project::Project;
-use crate::rules::scope::{entry_scripts, valid_name};
+use crate::rules::scope::{entry_scripts, env_guard_safety, valid_name};
 use crate::rules::{FixKind, Rule};
 use crate::templates::{body, fill};
 
@@ -83,37 +83,11 @@ fn check(p: &Project, out: &mut Vec<Finding>) {
             continue;
         }
         // Safe only when every service running the image is given every name.
-        let mut gaps: Vec<String> = Vec::new();
-        for &si in &img.services {
+        let deployed = img.services.iter().copied().filter(|&si| {
             let svc = &p.graph.services[si];
-            if svc.node && svc.app_entry.is_some() {
-                continue;
-            }
-            let lacking: Vec<&str> = required
-                .iter()
-                .map(String::as_str)
-                .filter(|n| !p.service_env.get(si).is_some_and(|e| e.provides(n)))
-                .collect();
-            if !lacking.is_empty() {
-                gaps.push(format!(
-                    "`{}` ({}) does not get {}",
-                    svc.name,
-                    svc.compose_rel,
-                    lacking.join(", ")
-                ));
-            }
-        }
-        let (safety, unsafe_reason) = if gaps.is_empty() {
-            (Safety::Safe, None)
-        } else {
-            (
-                Safety::Unsafe,
-                Some(format!(
-                    "the check would stop a service its deployment runs today: {} (see CMP005)",
-                    gaps.join("; ")
-                )),
-            )
-        };
+            !(svc.node && svc.app_entry.is_some())
+        });
+        let (safety, unsafe_reason) = env_guard_safety(p, deployed, &required, "check");
         let eol = src.eol.as_str();
         let tpl = body(p.templates.get("env-check.sh"));
         let mut text = String::new();

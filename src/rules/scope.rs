@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crate::finding::Severity;
+use crate::finding::{Safety, Severity};
 use crate::formats::shell::{always_set, Cmd, Script};
 use crate::graph::ImageNode;
 use crate::project::Project;
@@ -258,4 +258,44 @@ pub fn replace_compose_test(
             }],
         }],
     })
+}
+
+/// The safety of a fix that makes a service stop at start unless `names`
+/// are set (APP001's guard, ENT008's check): safe only when every service
+/// in `services` is given every name; otherwise unsafe, naming each
+/// service and what it lacks (`what` names the added code in the reason).
+pub fn env_guard_safety<S: AsRef<str>>(
+    p: &Project,
+    services: impl IntoIterator<Item = usize>,
+    names: &[S],
+    what: &str,
+) -> (Safety, Option<String>) {
+    let mut gaps: Vec<String> = Vec::new();
+    for i in services {
+        let svc = &p.graph.services[i];
+        let lacking: Vec<&str> = names
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|n| !p.service_env.get(i).is_some_and(|e| e.provides(n)))
+            .collect();
+        if !lacking.is_empty() {
+            gaps.push(format!(
+                "`{}` ({}) does not get {}",
+                svc.name,
+                svc.compose_rel,
+                lacking.join(", ")
+            ));
+        }
+    }
+    if gaps.is_empty() {
+        (Safety::Safe, None)
+    } else {
+        (
+            Safety::Unsafe,
+            Some(format!(
+                "the {what} would stop a service its deployment runs today: {} (see CMP005)",
+                gaps.join("; ")
+            )),
+        )
+    }
 }

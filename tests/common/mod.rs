@@ -42,10 +42,16 @@ pub struct Out {
 }
 
 pub fn run(args: &[&str], cwd: &Path) -> Out {
+    run_with_env(args, cwd, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Out {
     let o = Command::new(bin())
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     Out {
@@ -176,4 +182,53 @@ pub fn actionlint_ok(file: &Path) {
 pub fn set_mode(file: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A temporary repository holding `files` (path, text); `.sh` files are
+/// made executable.
+pub fn write_repo(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, t) in files {
+        let f = dir.path().join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, t).unwrap();
+        if p.ends_with(".sh") {
+            set_mode(&f, 0o755);
+        }
+    }
+    dir
+}
+
+/// Runs `script` with `sh -c`, a `docker` stub (script `stub`, which
+/// appends its calls to `$STUB_LOG`) first on PATH, `SMOKE_INTERVAL=0` and
+/// `env`: whether it succeeded, the stub's log and the script's stderr.
+pub fn run_with_stub_docker(
+    stub: &str,
+    script: &str,
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("docker"), stub).unwrap();
+    set_mode(&bin.join("docker"), 0o755);
+    let log = dir.path().join("calls.log");
+    std::fs::write(&log, "").unwrap();
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .envs(env.iter().copied())
+        .env("STUB_LOG", &log)
+        .env("SMOKE_INTERVAL", "0")
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        std::fs::read_to_string(&log).unwrap(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
