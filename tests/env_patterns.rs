@@ -423,7 +423,8 @@ fn smoke_tests_run_before_the_push_and_their_placeholders_pass() {
     let test_build = &steps[3]["with"];
     assert_eq!(test_build["load"].as_bool(), Some(true));
     assert!(test_build["push"].is_badvalue());
-    assert_eq!(test_build["platforms"].as_str(), Some("linux/amd64"));
+    // The runner's own platform (the original builds several).
+    assert!(test_build["platforms"].is_badvalue(), "{test_build:?}");
     assert_eq!(test_build["context"].as_str(), Some("./apps/billing"));
     assert_eq!(
         test_build["tags"].as_str(),

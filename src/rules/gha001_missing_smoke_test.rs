@@ -59,8 +59,9 @@ prints the logs on failure and always removes the container.
 
 The test runs before the image reaches anyone: after a build that only
 loads it locally (`load: true`, `docker build`); before a build that
-pushes, behind a copy of that build step with `load: true` (one platform,
-no push), so the original step runs unchanged only when the test passes.
+pushes, behind a copy of that build step with `load: true` (for the
+runner's own platform, so it loads and starts without emulation; no push),
+so the original step runs unchanged only when the test passes.
 A `run:` step that pushes as it builds gets no fix (the reason says how to
 split it). Manifest commands (`docker buildx imagetools create`) are not
 builds. The image reference goes through `env:`, never into the script.
@@ -493,17 +494,15 @@ fn test_build_step(b: &Build, tag: &str) -> String {
         "  uses: {}\n  with:\n",
         yaml_dq(b.step.uses.as_deref().unwrap_or(""))
     ));
-    let mut had_platforms = false;
+    // No `platforms`: the runner's own platform, which `load` can take and
+    // the runner can start without emulation (a fixed `linux/amd64` fails
+    // on an arm64 runner without QEMU).
     for (k, v) in &b.step.with {
         match k.as_str() {
             "push" | "load" | "tags" | "outputs" | "cache-to" | "labels" | "annotations"
-            | "provenance" | "sbom" => {}
-            "platforms" => had_platforms = true,
+            | "provenance" | "sbom" | "platforms" => {}
             _ => step.push_str(&format!("    {k}: {}\n", yaml_dq(v))),
         }
-    }
-    if had_platforms {
-        step.push_str("    platforms: linux/amd64\n");
     }
     step.push_str(&format!("    load: true\n    tags: {}\n", yaml_dq(tag)));
     step
