@@ -401,9 +401,14 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
                     _ => {}
                 }
             }
-            "ternary_expression" => {
+            kind @ ("ternary_expression" | "if_statement") => {
+                let (presence, under) = if kind == "if_statement" {
+                    ("presence check (`if`)", "under an `if`")
+                } else {
+                    ("presence check (ternary)", "under a condition")
+                };
                 if is("condition") {
-                    return (Need::Optional, "presence check (ternary)", None);
+                    return (Need::Optional, presence, None);
                 }
                 if p.child_by_field_name("condition")
                     .is_some_and(|c| mentions(c, s, name))
@@ -414,22 +419,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
                         None,
                     );
                 }
-                conditional = conditional.or(Some("under a condition"));
-            }
-            "if_statement" => {
-                if is("condition") {
-                    return (Need::Optional, "presence check (`if`)", None);
-                }
-                if p.child_by_field_name("condition")
-                    .is_some_and(|c| mentions(c, s, name))
-                {
-                    return (
-                        Need::Optional,
-                        "read under a check of the same variable",
-                        None,
-                    );
-                }
-                conditional = conditional.or(Some("under an `if`"));
+                conditional = conditional.or(Some(under));
             }
             "else_clause" | "switch_case" | "switch_default" | "while_statement"
             | "do_statement" | "for_statement" | "for_in_statement" | "catch_clause" => {
