@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
-use serde_json::json;
 
 use crate::engine::{self, Common, RootRun, Target};
 use crate::finding::{Finding, Severity};
@@ -296,24 +295,34 @@ fn render_output(
             }
         }
         Format::Json => {
-            let rows: Vec<(String, &Finding)> = all
+            let roots: Vec<String> = all.iter().map(|(p, _)| p.root.display().to_string()).collect();
+            let rows: Vec<(&str, &Finding)> = roots
                 .iter()
-                .map(|(p, f)| (p.root.display().to_string(), *f))
+                .zip(all)
+                .map(|(r, (_, f))| (r.as_str(), *f))
                 .collect();
-            let errors: Vec<serde_json::Value> = outcomes
+            let errors: Vec<render::json::JsonError> = outcomes
                 .iter()
                 .flat_map(|x| {
-                    x.errors.iter().map(move |e| {
-                        json!({"root": x.root, "path": e.rel, "line": e.line, "message": e.message})
+                    x.errors.iter().map(move |e| render::json::JsonError {
+                        line: e.line,
+                        message: &e.message,
+                        path: &e.rel,
+                        root: &x.root,
                     })
                 })
                 .collect();
-            let unchecked = unchecked_list(outcomes)
+            let unchecked: Vec<render::json::JsonUnchecked> = unchecked_list(outcomes)
                 .into_iter()
-                .map(|(root, path, reason)| json!({"root": root, "path": path, "reason": reason}))
+                .map(|(root, path, reason)| render::json::JsonUnchecked { path, reason, root })
                 .collect();
-            let doc = render::json::document(&rows, errors, unchecked, complete, o.unsafe_fixes);
-            out.push_str(&serde_json::to_string_pretty(&doc).unwrap());
+            out.push_str(&render::json::document(
+                &rows,
+                &errors,
+                &unchecked,
+                complete,
+                o.unsafe_fixes,
+            ));
             out.push('\n');
         }
         Format::Sarif => {

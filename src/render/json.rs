@@ -1,94 +1,209 @@
 //! `--format json`: a stable, versioned document, described by the JSON
 //! schema in `docs/schemas/check-output.schema.json` (a test validates the
 //! output against it).
+//!
+//! Serialised straight from borrowed structs (no intermediate
+//! `serde_json::Value` tree): keys come out in alphabetical order, as
+//! they always have, because the fields are declared in that order.
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
-use crate::finding::{Finding, Severity};
+use serde::Serialize;
+
+use crate::finding::{Finding, Safety, Severity};
 use crate::render::text::fixable;
 
-pub fn finding(root: &str, f: &Finding) -> Value {
-    json!({
-        "code": f.code,
-        "name": f.name,
-        "severity": f.severity,
-        "root": root,
-        "path": f.path,
-        "line": f.line,
-        "column": f.column,
-        "end_line": f.end_line,
-        "end_column": f.end_column,
-        "message": f.message,
-        "service": f.service,
-        "url": crate::rules::doc_url(f.code),
-        "fix": f.fix.as_ref().map(|x| json!({
-            "title": x.title,
-            "safety": x.safety,
-            "unsafe_reason": x.unsafe_reason,
-            "changes": x.changes.iter().map(|c| json!({
-                "path": c.path,
-                "edits": c.edits.iter().map(|e| json!({"start": e.start, "end": e.end, "content": e.text})).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })),
-        "no_fix_reason": f.no_fix_reason,
-        "related": f.related.iter().map(|r| json!({"code": r.code, "path": r.path, "line": r.line})).collect::<Vec<_>>(),
-    })
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    code: &'static str,
+    column: usize,
+    end_column: usize,
+    end_line: usize,
+    fix: Option<JsonFix<'a>>,
+    line: usize,
+    message: &'a str,
+    name: &'static str,
+    no_fix_reason: Option<&'a str>,
+    path: &'a str,
+    related: Vec<JsonRelated<'a>>,
+    root: &'a str,
+    service: Option<&'a str>,
+    severity: Severity,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct JsonFix<'a> {
+    changes: Vec<JsonChange<'a>>,
+    safety: Safety,
+    title: &'a str,
+    unsafe_reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    edits: Vec<JsonEdit<'a>>,
+    path: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonEdit<'a> {
+    content: &'a str,
+    end: usize,
+    start: usize,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    code: &'static str,
+    line: usize,
+    path: &'a str,
+}
+
+/// A load error or an unchecked path, as the document lists them.
+#[derive(Serialize)]
+pub struct JsonError<'a> {
+    pub line: Option<usize>,
+    pub message: &'a str,
+    pub path: &'a str,
+    pub root: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct JsonUnchecked {
+    pub path: Option<String>,
+    pub reason: String,
+    pub root: String,
+}
+
+pub fn finding<'a>(root: &'a str, f: &'a Finding) -> JsonFinding<'a> {
+    JsonFinding {
+        code: f.code,
+        column: f.column,
+        end_column: f.end_column,
+        end_line: f.end_line,
+        fix: f.fix.as_ref().map(|x| JsonFix {
+            changes: x
+                .changes
+                .iter()
+                .map(|c| JsonChange {
+                    edits: c
+                        .edits
+                        .iter()
+                        .map(|e| JsonEdit {
+                            content: &e.text,
+                            end: e.end,
+                            start: e.start,
+                        })
+                        .collect(),
+                    path: &c.path,
+                })
+                .collect(),
+            safety: x.safety,
+            title: &x.title,
+            unsafe_reason: x.unsafe_reason.as_deref(),
+        }),
+        line: f.line,
+        message: &f.message,
+        name: f.name,
+        no_fix_reason: f.no_fix_reason.as_deref(),
+        path: &f.path,
+        related: f
+            .related
+            .iter()
+            .map(|r| JsonRelated {
+                code: r.code,
+                line: r.line,
+                path: &r.path,
+            })
+            .collect(),
+        root,
+        service: f.service.as_deref(),
+        severity: f.severity,
+        url: crate::rules::doc_url(f.code),
+    }
+}
+
+#[derive(Serialize)]
+struct BySeverity {
+    critical: usize,
+    high: usize,
+    low: usize,
+    medium: usize,
+}
+
+#[derive(Serialize)]
+pub struct Summary {
+    by_code: BTreeMap<&'static str, usize>,
+    by_severity: BySeverity,
+    complete: bool,
+    errors: usize,
+    findings: usize,
+    fixable: usize,
+    hidden_unsafe_fixes: usize,
 }
 
 /// Counts; `fixable` counts what `prodsafe fix` applies (safe fixes, and
 /// unsafe ones with `--unsafe-fixes`), as the text summary's `[*]` does.
-pub fn summary(findings: &[(String, &Finding)], errors: &[Value], unsafe_fixes: bool) -> Value {
-    let mut by_sev = serde_json::Map::new();
-    for sev in [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-    ] {
-        by_sev.insert(
-            sev.as_str().into(),
-            json!(findings.iter().filter(|(_, f)| f.severity == sev).count()),
-        );
-    }
-    let mut by_code = std::collections::BTreeMap::new();
+pub fn summary(
+    findings: &[(&str, &Finding)],
+    errors: usize,
+    complete: bool,
+    unsafe_fixes: bool,
+) -> Summary {
+    let count = |sev: Severity| findings.iter().filter(|(_, f)| f.severity == sev).count();
+    let mut by_code = BTreeMap::new();
     for (_, f) in findings {
         *by_code.entry(f.code).or_insert(0usize) += 1;
     }
     let unsafe_n = findings
         .iter()
-        .filter(|(_, f)| {
-            f.fix
-                .as_ref()
-                .is_some_and(|x| x.safety == crate::finding::Safety::Unsafe)
-        })
+        .filter(|(_, f)| f.fix.as_ref().is_some_and(|x| x.safety == Safety::Unsafe))
         .count();
-    json!({
-        "findings": findings.len(),
-        "fixable": findings.iter().filter(|(_, f)| fixable(f, unsafe_fixes)).count(),
-        "hidden_unsafe_fixes": if unsafe_fixes { 0 } else { unsafe_n },
-        "by_severity": by_sev,
-        "by_code": by_code,
-        "errors": errors.len(),
-    })
+    Summary {
+        by_code,
+        by_severity: BySeverity {
+            critical: count(Severity::Critical),
+            high: count(Severity::High),
+            low: count(Severity::Low),
+            medium: count(Severity::Medium),
+        },
+        complete,
+        errors,
+        findings: findings.len(),
+        fixable: findings
+            .iter()
+            .filter(|(_, f)| fixable(f, unsafe_fixes))
+            .count(),
+        hidden_unsafe_fixes: if unsafe_fixes { 0 } else { unsafe_n },
+    }
 }
 
-/// The document. `unchecked` lists what was asked for and not checked
-/// (`{root, path, reason}`); `complete` is true only when every path given
-/// was read and checked, as for the text output's "All checks passed!".
+#[derive(Serialize)]
+struct Document<'a> {
+    errors: &'a [JsonError<'a>],
+    findings: Vec<JsonFinding<'a>>,
+    summary: Summary,
+    unchecked: &'a [JsonUnchecked],
+    version: u32,
+}
+
+/// The document, pretty-printed. `unchecked` lists what was asked for and
+/// not checked; `complete` is true only when every path given was read and
+/// checked, as for the text output's "All checks passed!".
 pub fn document(
-    findings: &[(String, &Finding)],
-    errors: Vec<Value>,
-    unchecked: Vec<Value>,
+    findings: &[(&str, &Finding)],
+    errors: &[JsonError],
+    unchecked: &[JsonUnchecked],
     complete: bool,
     unsafe_fixes: bool,
-) -> Value {
-    let mut s = summary(findings, &errors, unsafe_fixes);
-    s["complete"] = json!(complete);
-    json!({
-        "version": 1,
-        "findings": findings.iter().map(|(root, f)| finding(root, f)).collect::<Vec<_>>(),
-        "errors": errors,
-        "unchecked": unchecked,
-        "summary": s,
-    })
+) -> String {
+    let doc = Document {
+        errors,
+        findings: findings.iter().map(|(root, f)| finding(root, f)).collect(),
+        summary: summary(findings, errors.len(), complete, unsafe_fixes),
+        unchecked,
+        version: 1,
+    };
+    serde_json::to_string_pretty(&doc).expect("serialising to a string cannot fail")
 }
