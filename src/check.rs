@@ -295,7 +295,10 @@ fn render_output(
             }
         }
         Format::Json => {
-            let roots: Vec<String> = all.iter().map(|(p, _)| p.root.display().to_string()).collect();
+            let roots: Vec<String> = all
+                .iter()
+                .map(|(p, _)| p.root.display().to_string())
+                .collect();
             let rows: Vec<(&str, &Finding)> = roots
                 .iter()
                 .zip(all)

@@ -785,6 +785,113 @@ fn shell_program_uncached(text: &str, ins: &Instruction, escape: char) -> Option
 
 /// The simple commands of a piece of shell text (spans into `shell`).
 pub fn shell_commands(shell: &str) -> Option<ShellProgram> {
+    if let Some(p) = plain_commands(shell) {
+        return Some(p);
+    }
+    syntax_commands(shell)
+}
+
+/// Shell keywords and declaration builtins: tree-sitter-bash gives them
+/// nodes of their own (not `command`), so a plain line that starts a
+/// command with one of them goes to the parser.
+const NOT_PLAIN_NAMES: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
+    "in", "function", "select", "time", "coproc", "declare", "typeset", "export", "readonly",
+    "local", "unset", "unsetenv",
+];
+
+/// The common case without a parser: words of `[A-Za-z0-9_./:@,+=-]`
+/// separated by blanks and `\`-newline continuations, commands joined by
+/// a standalone `&&`. Anything else (quotes, expansions, redirections,
+/// other operators, comments, keywords, assignments, numbers) is None and
+/// goes to tree-sitter-bash; `plain_commands_agree_with_the_parser` checks
+/// that both give the same program wherever this one answers.
+fn plain_commands(shell: &str) -> Option<ShellProgram> {
+    let b = shell.as_bytes();
+    let word_byte = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'.' | b'/' | b':' | b'@' | b',' | b'+' | b'=' | b'-'
+            )
+    };
+    let mut commands: Vec<ShellCmd> = Vec::new();
+    let mut words: Vec<ShellWord> = Vec::new();
+    let mut ands = 0;
+    let mut i = 0;
+    let finish = |words: &mut Vec<ShellWord>, commands: &mut Vec<ShellCmd>| -> Option<()> {
+        let first = words.first()?;
+        // Command names: a narrower alphabet (`@` or `:` in a name confuse
+        // the grammar).
+        let name_ok = first
+            .text
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-'));
+        if !name_ok || NOT_PLAIN_NAMES.contains(&first.text.as_str()) {
+            return None;
+        }
+        let span = first.span.start..words.last()?.span.end;
+        commands.push(ShellCmd {
+            words: std::mem::take(words),
+            assignments: false,
+            redirects: false,
+            span,
+        });
+        Some(())
+    };
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' => i += 1,
+            // A continuation: `\` right before the line break.
+            b'\\' if b.get(i + 1) == Some(&b'\n') => {
+                i += 2;
+                // ... and never at the end (the grammar reads that as an error).
+                if b[i..].iter().all(|c| matches!(c, b' ' | b'\t')) {
+                    return None;
+                }
+            }
+            b'&' if b.get(i + 1) == Some(&b'&')
+                && matches!(b.get(i + 2), Some(b' ' | b'\t'))
+                && i > 0
+                && matches!(b[i - 1], b' ' | b'\t') =>
+            {
+                finish(&mut words, &mut commands)?;
+                ands += 1;
+                i += 2;
+            }
+            c if word_byte(c) => {
+                let start = i;
+                while i < b.len() && word_byte(b[i]) {
+                    i += 1;
+                }
+                let text = &shell[start..i];
+                // Digits alone are `number` nodes; leave them to the parser.
+                if text
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || c == b'-' || c == b'+' || c == b'.')
+                {
+                    return None;
+                }
+                words.push(ShellWord {
+                    text: text.to_string(),
+                    span: start..i,
+                    literal: true,
+                    bare: true,
+                });
+            }
+            _ => return None,
+        }
+    }
+    finish(&mut words, &mut commands)?;
+    Some(ShellProgram {
+        single: ands == 0,
+        commands,
+        parse_error: false,
+    })
+}
+
+/// [`shell_commands`] on tree-sitter-bash's syntax tree.
+fn syntax_commands(shell: &str) -> Option<ShellProgram> {
     let tree =
         crate::formats::treesitter::with_parser(crate::formats::treesitter::Grammar::Bash, |p| {
             crate::formats::shell::parse_bounded(p, shell)
@@ -993,5 +1100,138 @@ mod tests {
         let df = parse_text("\\\n\u{0}\u{7f} <<\n<<-\"\nRUN <<EOF\n");
         let covered: usize = df.tokens.iter().map(|t| t.span.len()).sum();
         assert_eq!(covered, "\\\n\u{0}\u{7f} <<\n<<-\"\nRUN <<EOF\n".len());
+    }
+
+    const PLAIN_VOCAB: &[&str] = &[
+        "pnpm",
+        "install",
+        "--frozen-lockfile",
+        "-u",
+        "1001",
+        "nodejs",
+        "a=b",
+        "X=1",
+        "export",
+        "if",
+        "&&",
+        "\\\n",
+        "\n",
+        "-",
+        "--",
+        "9.12.3",
+        "pnpm@9.12.3",
+        "./entrypoint.sh",
+        "+x",
+        "chmod",
+        ":",
+        "a,b",
+        "x:y",
+        "0x1F",
+        "1e3",
+        "-1",
+        "1.2",
+        "@scope/pkg",
+        "done",
+        "in",
+        "echo",
+        "true",
+        "a.b",
+        "_x",
+        "--schema=prisma/schema.prisma",
+        "user-ui...",
+        "&",
+        "&&&",
+        "||",
+        ";",
+        "#",
+        "'q'",
+        "\"d\"",
+        "$X",
+        "~/x",
+        "a*",
+        "{a,b}",
+        "\t",
+        "local",
+        "time",
+        "!",
+        "apk",
+        "add",
+        "--no-cache",
+        "dumb-init",
+        "corepack",
+        "enable",
+        "--filter",
+        "b&&",
+        "&&c",
+        "npx",
+        "prisma",
+        "generate",
+        "adduser",
+        "-S",
+        "1001x",
+        "x1001",
+        "=",
+        "a=",
+        "=b",
+        "\\",
+    ];
+
+    /// Where the parser-free reading answers, it must give exactly what
+    /// tree-sitter-bash gives (words, spans, literal/bare, `single`).
+    #[test]
+    fn plain_commands_agree_with_the_parser() {
+        let answered = std::cell::Cell::new(0usize);
+        let cases = std::cell::Cell::new(0usize);
+        let check = |text: &str| {
+            cases.set(cases.get() + 1);
+            if let Some(fast) = plain_commands(text) {
+                answered.set(answered.get() + 1);
+                let slow = syntax_commands(text).expect("parses");
+                assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "for {text:?}");
+            }
+        };
+        for line in [
+            "pnpm install --frozen-lockfile",
+            "corepack enable && corepack prepare pnpm@9.12.3 --activate",
+            "pnpm --filter api-gateway build \\\n    && pnpm deploy --filter=api-gateway --prod /out",
+            "addgroup -g 1001 -S nodejs && adduser -S nextjs -u 1001",
+            "chmod +x ./entrypoint.sh",
+        ] {
+            check(line);
+        }
+        // Tokens the plain reading accepts, then every token.
+        let plain: Vec<&str> = PLAIN_VOCAB
+            .iter()
+            .copied()
+            .filter(|w| {
+                plain_commands(&format!("true {w}")).is_some() || *w == "&&" || *w == "\\\n"
+            })
+            .collect();
+        for vocab in [plain, PLAIN_VOCAB.to_vec()] {
+            let mut runner =
+                proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+                    cases: 5000,
+                    ..Default::default()
+                });
+            let words = proptest::collection::vec(
+                (
+                    proptest::sample::select(vocab),
+                    proptest::sample::select(&[" ", "  ", "\t", ""][..]),
+                ),
+                1..10,
+            );
+            runner
+                .run(&words, |ws| {
+                    let text: String = ws.iter().map(|(w, sep)| format!("{w}{sep}")).collect();
+                    check(&text);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let (answered, cases) = (answered.get(), cases.get());
+        assert!(
+            answered > cases / 4,
+            "the plain reading answered {answered} of {cases}"
+        );
     }
 }
