@@ -656,7 +656,13 @@ pub struct ShellProgram {
 /// Docker drops) are blanked out; a `\` continuation before CRLF is read
 /// as one. None for the JSON form, for the `` ` `` escape character, and
 /// for heredoc instructions (their bodies are separate scripts).
-pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<ShellProgram> {
+/// Borrowed from the instruction's cache when `text` is the text it was
+/// parsed from (always, in practice).
+pub fn shell_program<'a>(
+    text: &str,
+    ins: &'a Instruction,
+    escape: char,
+) -> Option<std::borrow::Cow<'a, ShellProgram>> {
     let args = text.get(ins.args_span.clone()).unwrap_or("");
     let (a, e, prog) = ins.shell_cache.get_or_init(|| {
         (
@@ -666,9 +672,9 @@ pub fn shell_program(text: &str, ins: &Instruction, escape: char) -> Option<Shel
         )
     });
     if a == args && *e == escape {
-        prog.clone()
+        prog.as_ref().map(std::borrow::Cow::Borrowed)
     } else {
-        shell_program_uncached(text, ins, escape)
+        shell_program_uncached(text, ins, escape).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -1035,7 +1041,7 @@ mod tests {
     fn prog(t: &str) -> (String, ShellProgram) {
         let df = parse_text(t);
         let ins = df.instructions.last().unwrap();
-        (t.to_string(), shell_program(t, ins, df.escape).unwrap())
+        (t.to_string(), shell_program(t, ins, df.escape).unwrap().into_owned())
     }
 
     #[test]

@@ -179,17 +179,26 @@ pub fn summary(
     }
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
-    errors: &'a [JsonError<'a>],
-    findings: Vec<JsonFinding<'a>>,
-    summary: Summary,
-    unchecked: &'a [JsonUnchecked],
-    version: u32,
+/// `v` pretty-printed as a value nested `depth` levels deep: every line
+/// after the first indented (JSON strings hold no raw line breaks).
+fn nested(v: &impl Serialize, depth: usize) -> String {
+    let text = serde_json::to_string_pretty(v).expect("serialising to a string cannot fail");
+    let pad = "  ".repeat(depth);
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    out
 }
 
-/// The document, pretty-printed. `unchecked` lists what was asked for and
-/// not checked; `complete` is true only when every path given was read and
+/// The document, pretty-printed exactly as `serde_json::to_string_pretty`
+/// prints it (keys in alphabetical order); the findings, most of its text,
+/// are rendered in parallel. `unchecked` lists what was asked for and not
+/// checked; `complete` is true only when every path given was read and
 /// checked, as for the text output's "All checks passed!".
 pub fn document(
     findings: &[(&str, &Finding)],
@@ -198,12 +207,91 @@ pub fn document(
     complete: bool,
     unsafe_fixes: bool,
 ) -> String {
-    let doc = Document {
-        errors,
-        findings: findings.iter().map(|(root, f)| finding(root, f)).collect(),
-        summary: summary(findings, errors.len(), complete, unsafe_fixes),
-        unchecked,
-        version: 1,
+    use rayon::prelude::*;
+    let rows: Vec<String> = findings
+        .par_iter()
+        .with_min_len(64)
+        .map(|(root, f)| format!("    {}", nested(&finding(root, f), 2)))
+        .collect();
+    let findings_text = if rows.is_empty() {
+        "[]".to_string()
+    } else {
+        format!("[\n{}\n  ]", rows.join(",\n"))
     };
-    serde_json::to_string_pretty(&doc).expect("serialising to a string cannot fail")
+    format!(
+        "{{\n  \"errors\": {},\n  \"findings\": {},\n  \"summary\": {},\n  \"unchecked\": {},\n  \"version\": 1\n}}",
+        nested(&errors, 1),
+        findings_text,
+        nested(&summary(findings, errors.len(), complete, unsafe_fixes), 1),
+        nested(&unchecked, 1),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Edit, FileChange, Fix, Related};
+
+    fn sample(code: &'static str, with_fix: bool) -> Finding {
+        Finding {
+            code,
+            name: "name",
+            severity: Severity::High,
+            path: "apps/a/Dockerfile".into(),
+            line: 3,
+            column: 1,
+            end_line: 3,
+            end_column: 9,
+            message: "two\nlines, \"quoted\" and a tab\t".into(),
+            service: Some("api".into()),
+            fix: with_fix.then(|| Fix {
+                title: "Add it".into(),
+                safety: Safety::Unsafe,
+                unsafe_reason: Some("why".into()),
+                changes: vec![FileChange {
+                    path: "docker-compose.yml".into(),
+                    edits: vec![Edit {
+                        start: 1,
+                        end: 2,
+                        text: "  healthcheck:\n    test: [\"CMD\"]\n".into(),
+                    }],
+                    expect: vec![],
+                }],
+            }),
+            no_fix_reason: None,
+            related: vec![Related {
+                code: "CMP002",
+                path: "x.yml".into(),
+                line: 4,
+            }],
+        }
+    }
+
+    /// The hand-assembled document is byte for byte what serde_json's pretty
+    /// printer gives for the same value, with and without findings.
+    #[test]
+    fn document_is_serde_json_pretty() {
+        let f1 = sample("DKR001", true);
+        let f2 = sample("CMP001", false);
+        let errors = [JsonError {
+            line: Some(2),
+            message: "bad",
+            path: "a.yml",
+            root: ".",
+        }];
+        let unchecked = [JsonUnchecked {
+            path: None,
+            reason: "nothing".into(),
+            root: "r".into(),
+        }];
+        for (rows, errs, unch) in [
+            (vec![(".", &f1), ("r2", &f2)], &errors[..], &unchecked[..]),
+            (vec![], &[][..], &[][..]),
+        ] {
+            let doc = document(&rows, errs, unch, true, false);
+            let value: serde_json::Value = serde_json::from_str(&doc).unwrap();
+            assert_eq!(doc, serde_json::to_string_pretty(&value).unwrap());
+            assert_eq!(value["findings"].as_array().unwrap().len(), rows.len());
+        }
+    }
 }
