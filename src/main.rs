@@ -1,3 +1,6 @@
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Behave like other Unix filters when the reader goes away (`| head`).
     #[cfg(unix)]
