@@ -324,13 +324,7 @@ fn render_output(
                 .into_iter()
                 .map(|(root, path, reason)| render::json::JsonUnchecked { path, reason, root })
                 .collect();
-            out.push_str(&render::json::document(
-                &rows,
-                &errors,
-                &unchecked,
-                complete,
-                o.unsafe_fixes,
-            ));
+            out = render::json::document(&rows, &errors, &unchecked, complete, o.unsafe_fixes);
             out.push('\n');
         }
         Format::Sarif => {

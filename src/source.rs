@@ -90,20 +90,26 @@ impl std::fmt::Display for LoadError {
 
 impl SourceFile {
     pub fn from_text(rel: &str, abs: &Path, text: &str, mode: u32) -> SourceFile {
-        let (bom, body) = match text.strip_prefix('\u{feff}') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let eol = detect_eol(body);
+        Self::from_owned(rel, abs, text.to_string(), mode)
+    }
+
+    /// [`SourceFile::from_text`] without copying the text (a BOM is cut
+    /// off in place).
+    pub fn from_owned(rel: &str, abs: &Path, mut text: String, mode: u32) -> SourceFile {
+        let bom = text.starts_with('\u{feff}');
+        if bom {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        let (line_starts, eol) = lines_and_eol(&text);
         SourceFile {
             rel: rel.to_string(),
             abs: abs.to_path_buf(),
-            text: body.to_string(),
+            text,
             bom,
             eol,
             mode,
             stamp: None,
-            line_starts: line_starts(body),
+            line_starts,
         }
     }
 
@@ -152,7 +158,7 @@ impl SourceFile {
             let line = e.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count() + 1;
             err(Some(line), "not valid UTF-8; skipped".into())
         })?;
-        let mut f = SourceFile::from_text(rel, abs, &text, file_mode(&meta));
+        let mut f = SourceFile::from_owned(rel, abs, text, file_mode(&meta));
         f.stamp = Some(stamp);
         Ok(f)
     }
@@ -237,6 +243,31 @@ pub fn with_bom(bom: bool, text: &str) -> String {
     }
 }
 
+/// [`line_starts`] and [`detect_eol`] in one pass over the text.
+fn lines_and_eol(text: &str) -> (Vec<usize>, Eol) {
+    let b = text.as_bytes();
+    let mut starts = vec![0];
+    let mut crlf = 0usize;
+    let mut lf = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'\n' {
+            lf += 1;
+            if i > 0 && b[i - 1] == b'\r' {
+                crlf += 1;
+            }
+            if i + 1 < b.len() {
+                starts.push(i + 1);
+            }
+        }
+    }
+    let eol = if crlf > 0 && crlf * 2 >= lf {
+        Eol::Crlf
+    } else {
+        Eol::Lf
+    };
+    (starts, eol)
+}
+
 pub fn detect_eol(text: &str) -> Eol {
     let crlf = text.matches("\r\n").count();
     let lf = text.matches('\n').count();
@@ -288,5 +319,17 @@ mod tests {
         assert_eq!(f.line_col(f.line_start(3)), (3, 1));
         assert!(!f.final_newline());
         assert_eq!(f.full_text(), "\u{feff}a\r\nbé\r\nc");
+    }
+
+    #[test]
+    fn one_pass_equals_the_two_scans() {
+        use proptest::prelude::*;
+        proptest!(|(t in "[a\r\n\u{feff}é]{0,40}")| {
+            let (starts, eol) = lines_and_eol(&t);
+            prop_assert_eq!(starts, line_starts(&t));
+            prop_assert_eq!(eol, detect_eol(&t));
+            let f = SourceFile::from_text("x", Path::new("x"), &t, 0o644);
+            prop_assert_eq!(f.full_text(), t);
+        });
     }
 }

@@ -213,18 +213,32 @@ pub fn document(
         .with_min_len(64)
         .map(|(root, f)| format!("    {}", nested(&finding(root, f), 2)))
         .collect();
-    let findings_text = if rows.is_empty() {
-        "[]".to_string()
+    let findings_len: usize = rows.iter().map(|r| r.len() + 2).sum();
+    let mut out = String::with_capacity(findings_len + 4096);
+    out.push_str("{\n  \"errors\": ");
+    out.push_str(&nested(&errors, 1));
+    out.push_str(",\n  \"findings\": ");
+    if rows.is_empty() {
+        out.push_str("[]");
     } else {
-        format!("[\n{}\n  ]", rows.join(",\n"))
-    };
-    format!(
-        "{{\n  \"errors\": {},\n  \"findings\": {},\n  \"summary\": {},\n  \"unchecked\": {},\n  \"version\": 1\n}}",
-        nested(&errors, 1),
-        findings_text,
-        nested(&summary(findings, errors.len(), complete, unsafe_fixes), 1),
-        nested(&unchecked, 1),
-    )
+        out.push_str("[\n");
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(r);
+        }
+        out.push_str("\n  ]");
+    }
+    out.push_str(",\n  \"summary\": ");
+    out.push_str(&nested(
+        &summary(findings, errors.len(), complete, unsafe_fixes),
+        1,
+    ));
+    out.push_str(",\n  \"unchecked\": ");
+    out.push_str(&nested(&unchecked, 1));
+    out.push_str(",\n  \"version\": 1\n}");
+    out
 }
 
 #[cfg(test)]
