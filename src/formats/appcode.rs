@@ -114,6 +114,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     // The quote style: the file's imports, else all its string literals.
     if quotes == (0, 0) {
         let mut stack = vec![root];
+        let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
         while let Some(n) = stack.pop() {
             if n.kind() == "string" {
                 if ts_text(n, s).starts_with('"') {
@@ -122,8 +123,8 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
                     quotes.0 += 1
                 }
             }
-            let mut c = n.walk();
-            stack.extend(n.children(&mut c));
+            let c = kids_cursor.get_or_insert_with(|| n.walk());
+            stack.extend(n.children(c));
         }
     }
     out.quote = if quotes.1 > quotes.0 { '"' } else { '\'' };
@@ -132,6 +133,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     let mut nest_routes: Vec<(String, usize)> = Vec::new();
     let mut global_prefix: Option<String> = None;
     let mut stack = vec![root];
+    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(n) = stack.pop() {
         match n.kind() {
             "import_statement" | "export_statement" => {
@@ -231,8 +233,8 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
             }
             _ => {}
         }
-        let mut c = n.walk();
-        stack.extend(n.children(&mut c));
+        let c = kids_cursor.get_or_insert_with(|| n.walk());
+        stack.extend(n.children(c));
     }
     ports.sort_by_key(|(_, l)| *l);
     for (p, l) in ports {

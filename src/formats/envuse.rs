@@ -240,26 +240,28 @@ pub fn env_name(n: Node, s: &str) -> Option<String> {
 /// Whether `n` reads `process.env.NAME` somewhere inside.
 fn mentions(n: Node, s: &str, name: &str) -> bool {
     let mut stack = vec![n];
+    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(x) = stack.pop() {
         if matches!(x.kind(), "member_expression" | "subscript_expression")
             && env_name(x, s).as_deref() == Some(name)
         {
             return true;
         }
-        let mut c = x.walk();
-        stack.extend(x.named_children(&mut c));
+        let c = kids_cursor.get_or_insert_with(|| x.walk());
+        stack.extend(x.named_children(c));
     }
     false
 }
 
 fn contains_kind(n: Node, pred: &dyn Fn(Node) -> bool) -> bool {
     let mut stack = vec![n];
+    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(x) = stack.pop() {
         if pred(x) {
             return true;
         }
-        let mut c = x.walk();
-        stack.extend(x.named_children(&mut c));
+        let c = kids_cursor.get_or_insert_with(|| x.walk());
+        stack.extend(x.named_children(c));
     }
     false
 }
@@ -892,6 +894,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
     let mut locals: Vec<(String, String)> = Vec::new(); // local var -> env name
     let mut stack = vec![root];
     let mut loads: Vec<EnvLoad> = Vec::new();
+    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(n) = stack.pop() {
         match n.kind() {
             "member_expression" | "subscript_expression" => {
@@ -1045,8 +1048,8 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             }
             _ => {}
         }
-        let mut c = n.walk();
-        stack.extend(n.children(&mut c));
+        let c = kids_cursor.get_or_insert_with(|| n.walk());
+        stack.extend(n.children(c));
     }
     // Locals checked: `const url = process.env.X; if (!url) throw`.
     for v in out.validations.iter_mut() {
@@ -1220,6 +1223,7 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
                 .iter()
                 .find(|x| refers_to(**x, s, id) && reads_env_computed(**x, s) && stops(**x, s))?;
             let mut stack = vec![*user];
+            let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
             while let Some(x) = stack.pop() {
                 if x.kind() == "subscript_expression"
                     && x.child_by_field_name("object")
@@ -1227,8 +1231,8 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
                 {
                     return Some(x);
                 }
-                let mut c = x.walk();
-                stack.extend(x.named_children(&mut c));
+                let c = kids_cursor.get_or_insert_with(|| x.walk());
+                stack.extend(x.named_children(c));
             }
             None
         }

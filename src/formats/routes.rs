@@ -188,6 +188,7 @@ fn eval_port(
     let mut literals: Vec<u16> = Vec::new();
     let mut unknown = false;
     let mut stack = vec![n];
+    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(x) = stack.pop() {
         if let Some(name) = env_var_of(x, s) {
             env.get_or_insert(name);
@@ -245,8 +246,8 @@ fn eval_port(
             }
             _ => {}
         }
-        let mut c = x.walk();
-        stack.extend(x.named_children(&mut c));
+        let c = kids_cursor.get_or_insert_with(|| x.walk());
+        stack.extend(x.named_children(c));
     }
     match env {
         Some(name) => PortExpr::Env {
@@ -435,6 +436,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     continue;
                 };
                 let mut stack = vec![n];
+                let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
                 while let Some(x) = stack.pop() {
                     match x.kind() {
                         "import_clause" => {
@@ -457,8 +459,8 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                             }
                         }
                         _ => {
-                            let mut c = x.walk();
-                            stack.extend(x.named_children(&mut c));
+                            let c = kids_cursor.get_or_insert_with(|| x.walk());
+                            stack.extend(x.named_children(c));
                         }
                     }
                 }
@@ -492,14 +494,15 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     }
                 } else if t.starts_with("export {") {
                     let mut stack = vec![n];
+                    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
                     while let Some(x) = stack.pop() {
                         if x.kind() == "export_specifier" {
                             if let Some(pair) = specifier(x, s) {
                                 w.exports.push(pair);
                             }
                         }
-                        let mut c = x.walk();
-                        stack.extend(x.named_children(&mut c));
+                        let c = kids_cursor.get_or_insert_with(|| x.walk());
+                        stack.extend(x.named_children(c));
                     }
                 }
             }
