@@ -604,7 +604,41 @@ fn top_func_name(n: Node, s: &str) -> Option<String> {
         }
         cur = p;
     }
-    let f = last_fn?;
+    func_name(last_fn?, s)
+}
+
+/// Where a node sits, known while walking down (no `parent()` walks up:
+/// tree-sitter finds a parent by descending from the root again).
+#[derive(Clone, Copy, Default)]
+struct Place<'t> {
+    /// Inside a function or a class body: not run while the module loads.
+    nested: bool,
+    /// The outermost function around the node.
+    outer_fn: Option<Node<'t>>,
+}
+
+impl<'t> Place<'t> {
+    /// The place of the children of `n`, which sits at `self`.
+    fn inside(self, n: Node<'t>) -> Place<'t> {
+        let f = is_function(n.kind());
+        Place {
+            nested: self.nested || f || n.kind() == "class_body",
+            outer_fn: self.outer_fn.or(f.then_some(n)),
+        }
+    }
+    /// [`is_at_start`] of a node at this place.
+    fn at_start(self) -> bool {
+        !self.nested
+    }
+    /// [`top_func_name`] of a node at this place.
+    fn func_name(self, s: &str) -> Option<String> {
+        func_name(self.outer_fn?, s)
+    }
+}
+
+/// The name a function is known by: its own, or the variable it is
+/// assigned to.
+fn func_name(f: Node, s: &str) -> Option<String> {
     if f.kind() == "function_declaration" {
         return f
             .child_by_field_name("name")
@@ -892,10 +926,10 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
 
     // Whole tree.
     let mut locals: Vec<(String, String)> = Vec::new(); // local var -> env name
-    let mut stack = vec![root];
+    let mut stack = vec![(root, Place::default())];
     let mut loads: Vec<EnvLoad> = Vec::new();
     let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
-    while let Some(n) = stack.pop() {
+    while let Some((n, place)) = stack.pop() {
         match n.kind() {
             "member_expression" | "subscript_expression" => {
                 if let Some(name) = env_name(n, s) {
@@ -998,6 +1032,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             }
             "call_expression" => call(
                 n,
+                place,
                 s,
                 line_of,
                 &libs,
@@ -1022,8 +1057,8 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                                 line: line_of(n.start_byte()),
                                 names: names.into_iter().map(|x| (x, true)).collect(),
                                 array: None,
-                                at_start: is_at_start(n),
-                                func: top_func_name(n, s),
+                                at_start: place.at_start(),
+                                func: place.func_name(s),
                             });
                         }
                     }
@@ -1049,7 +1084,8 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             _ => {}
         }
         let c = kids_cursor.get_or_insert_with(|| n.walk());
-        stack.extend(n.children(c));
+        let inner = place.inside(n);
+        stack.extend(n.children(c).map(|k| (k, inner)));
     }
     // Locals checked: `const url = process.env.X; if (!url) throw`.
     for v in out.validations.iter_mut() {
@@ -1258,6 +1294,7 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
 #[allow(clippy::too_many_arguments)]
 fn call(
     n: Node,
+    place: Place,
     s: &str,
     line_of: &dyn Fn(usize) -> usize,
     libs: &Libs,
@@ -1289,12 +1326,15 @@ fn call(
         })
     };
     let line = line_of(n.start_byte());
-    let at_start = is_at_start(n);
+    let at_start = place.at_start();
+    // What the walk down knows equals what walking up finds.
+    debug_assert_eq!(at_start, is_at_start(n));
+    debug_assert_eq!(place.func_name(s), top_func_name(n, s));
     // A function called while the module loads (`const db = connect();`).
     if func.kind() == "identifier" {
         if at_start {
             out.top_calls.push(text(func, s).to_string());
-        } else if let Some(caller) = top_func_name(n, s) {
+        } else if let Some(caller) = place.func_name(s) {
             out.fn_calls.push((caller, text(func, s).to_string()));
         }
     }
@@ -1306,7 +1346,7 @@ fn call(
                 loads.push(EnvLoad {
                     line,
                     stmt: at_start.then(|| stmt_index(n.start_byte())).flatten(),
-                    func: top_func_name(n, s),
+                    func: place.func_name(s),
                 });
             }
         }
@@ -1328,7 +1368,7 @@ fn call(
         loads.push(EnvLoad {
             line,
             stmt: at_start.then(|| stmt_index(n.start_byte())).flatten(),
-            func: top_func_name(n, s),
+            func: place.func_name(s),
         });
     }
     let mut push = |kind, names: Vec<(String, bool)>, array: Option<NameArray>| {
@@ -1338,7 +1378,7 @@ fn call(
             names,
             array,
             at_start,
-            func: top_func_name(n, s),
+            func: place.func_name(s),
         })
     };
     match (ft.as_str(), method) {
