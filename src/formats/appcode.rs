@@ -1,6 +1,7 @@
 //! Application entry files (TypeScript / JavaScript): what the service
 //! listens on and which health route it serves.
 
+use crate::formats::treesitter::kind;
 use crate::source::SourceFile;
 
 #[derive(Debug, Clone, Default)]
@@ -48,7 +49,7 @@ pub fn parse(file: usize, src: &SourceFile) -> AppFile {
 /// A port written as a literal (`3000`, `'3000'`).
 fn port_literal(n: tree_sitter::Node, s: &str) -> Option<u16> {
     let t = ts_text(n, s).trim_matches(|c| c == '"' || c == '\'' || c == '`');
-    match n.kind() {
+    match kind(n) {
         "number" | "string" => t.parse::<u16>().ok().filter(|p| *p > 0),
         _ => None,
     }
@@ -68,7 +69,7 @@ fn ts_text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
 }
 
 fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
-    if n.kind() != "string" {
+    if kind(n) != "string" {
         return None;
     }
     Some(
@@ -99,7 +100,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     let mut cursor = root.walk();
     let mut quotes = (0usize, 0usize);
     for st in root.children(&mut cursor) {
-        if st.kind() == "import_statement" {
+        if kind(st) == "import_statement" {
             if let Some(src_node) = st.child_by_field_name("source") {
                 let q = ts_text(src_node, s).chars().next().unwrap_or('\'');
                 if q == '"' {
@@ -116,7 +117,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         let mut stack = vec![root];
         let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
         while let Some(n) = stack.pop() {
-            if n.kind() == "string" {
+            if kind(n) == "string" {
                 if ts_text(n, s).starts_with('"') {
                     quotes.1 += 1
                 } else {
@@ -135,7 +136,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     let mut stack = vec![root];
     let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(n) = stack.pop() {
-        match n.kind() {
+        match kind(n) {
             "import_statement" | "export_statement" => {
                 if let Some(spec) = n
                     .child_by_field_name("source")
@@ -148,7 +149,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
             }
             "binary_expression" | "ternary_expression" => {
                 // `process.env.PORT || 3000`, `?? '3000'`, `PORT ? ... : 3000`
-                let (cond, fallback) = if n.kind() == "binary_expression" {
+                let (cond, fallback) = if kind(n) == "binary_expression" {
                     let op = n
                         .child_by_field_name("operator")
                         .map(|o| ts_text(o, s))
@@ -182,7 +183,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
                     let mut c = n.walk();
                     let call = n
                         .named_children(&mut c)
-                        .find(|x| x.kind() == "call_expression");
+                        .find(|x| kind(x) == "call_expression");
                     if let Some(arg) = call
                         .and_then(|x| x.child_by_field_name("arguments"))
                         .and_then(|a| a.named_child(0))
@@ -200,7 +201,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
                 let func = n.child_by_field_name("function");
                 let f = func.map(|f| ts_text(f, s)).unwrap_or("");
                 let method = func
-                    .filter(|f| f.kind() == "member_expression")
+                    .filter(|f| kind(f) == "member_expression")
                     .and_then(|f| f.child_by_field_name("property"))
                     .map(|p| ts_text(p, s));
                 let arg0 = n

@@ -5,6 +5,7 @@
 //! it imports by name, whether it imports the Prisma client, and where a
 //! start-up guard can go.
 
+use crate::formats::treesitter::kind;
 use tree_sitter::Node;
 
 /// How much a module needs a variable at one read.
@@ -100,9 +101,9 @@ fn object_spec(o: Node, s: &str, value: Option<String>) -> Option<NameArray> {
     let mut c = o.walk();
     let elems: Vec<Node> = o
         .named_children(&mut c)
-        .filter(|e| e.kind() != "comment")
+        .filter(|e| kind(e) != "comment")
         .collect();
-    if elems.iter().any(|e| e.kind() != "pair") {
+    if elems.iter().any(|e| kind(e) != "pair") {
         return None; // spreads, methods: not a plain schema
     }
     let separator = if elems.len() >= 2 {
@@ -187,12 +188,12 @@ fn text<'a>(n: Node, s: &'a str) -> &'a str {
 /// The value of a string literal or of a template literal without
 /// substitutions.
 pub fn literal(n: Node, s: &str) -> Option<String> {
-    match n.kind() {
+    match kind(n) {
         "string" => Some(text(n, s)[1..text(n, s).len().saturating_sub(1)].to_string()),
         "template_string" => {
             let mut c = n.walk();
             if n.named_children(&mut c)
-                .any(|k| k.kind() == "template_substitution")
+                .any(|k| kind(k) == "template_substitution")
             {
                 return None;
             }
@@ -205,13 +206,13 @@ pub fn literal(n: Node, s: &str) -> Option<String> {
 
 fn is_process_env(n: Node, s: &str) -> bool {
     let n = unwrap(n);
-    n.kind() == "member_expression" && text(n, s).replace(char::is_whitespace, "") == "process.env"
+    kind(n) == "member_expression" && text(n, s).replace(char::is_whitespace, "") == "process.env"
 }
 
 /// Strips parentheses, `as`, `!`, `satisfies`.
 fn unwrap(mut n: Node) -> Node {
     loop {
-        match n.kind() {
+        match kind(n) {
             "parenthesized_expression"
             | "as_expression"
             | "satisfies_expression"
@@ -230,7 +231,7 @@ pub fn env_name(n: Node, s: &str) -> Option<String> {
     if !is_process_env(obj, s) {
         return None;
     }
-    match n.kind() {
+    match kind(n) {
         "member_expression" => Some(text(n.child_by_field_name("property")?, s).to_string()),
         "subscript_expression" => literal(n.child_by_field_name("index")?, s),
         _ => None,
@@ -242,7 +243,7 @@ fn mentions(n: Node, s: &str, name: &str) -> bool {
     let mut stack = vec![n];
     let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some(x) = stack.pop() {
-        if matches!(x.kind(), "member_expression" | "subscript_expression")
+        if matches!(kind(x), "member_expression" | "subscript_expression")
             && env_name(x, s).as_deref() == Some(name)
         {
             return true;
@@ -269,8 +270,8 @@ fn contains_kind(n: Node, pred: &dyn Fn(Node) -> bool) -> bool {
 /// Whether `n` stops the program: `throw`, `process.exit(..)`.
 fn stops(n: Node, s: &str) -> bool {
     contains_kind(n, &|x| {
-        x.kind() == "throw_statement"
-            || (x.kind() == "call_expression"
+        kind(x) == "throw_statement"
+            || (kind(x) == "call_expression"
                 && x.child_by_field_name("function")
                     .is_some_and(|f| text(f, s).replace(char::is_whitespace, "") == "process.exit"))
     })
@@ -300,7 +301,7 @@ fn value_position(n: Node, s: &str) -> bool {
         let Some(parent) = n.parent() else {
             return false;
         };
-        match parent.kind() {
+        match kind(parent) {
             "parenthesized_expression"
             | "as_expression"
             | "satisfies_expression"
@@ -345,7 +346,7 @@ fn value_position(n: Node, s: &str) -> bool {
 fn throws_when_unset(n: Node, s: &str) -> bool {
     let mut n = n;
     while let Some(p) = n.parent() {
-        match p.kind() {
+        match kind(p) {
             "parenthesized_expression"
             | "as_expression"
             | "satisfies_expression"
@@ -382,7 +383,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
             p.child_by_field_name(field)
                 .is_some_and(|c| c.id() == child.id())
         };
-        match p.kind() {
+        match kind(p) {
             "binary_expression" => {
                 let op = p
                     .child_by_field_name("operator")
@@ -432,7 +433,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
                 let method = p
                     .child_by_field_name("function")
                     .map(|f| {
-                        if f.kind() == "member_expression" {
+                        if kind(f) == "member_expression" {
                             f.child_by_field_name("property")
                                 .map(|x| text(x, s))
                                 .unwrap_or("")
@@ -456,7 +457,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
             // "undefined", which the code may well handle (a switch default).
             "arguments"
                 if p.parent().is_some_and(|c| {
-                    c.kind() == "call_expression"
+                    kind(c) == "call_expression"
                         && c.child_by_field_name("function")
                             .is_some_and(|f| text(f, s) == "Boolean")
                 }) =>
@@ -465,7 +466,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
             }
             "arguments"
                 if p.parent().is_some_and(|c| {
-                    c.kind() == "call_expression"
+                    kind(c) == "call_expression"
                         && c.child_by_field_name("function")
                             .is_some_and(|f| text(f, s) == "String")
                 }) =>
@@ -482,14 +483,14 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
                 // A named function declared at the top level may be called
                 // at start; anything else (callbacks, methods) is not known to run.
                 let top = p.parent().is_some_and(|pp| {
-                    pp.kind() == "program"
-                        || (pp.kind() == "export_statement"
-                            && pp.parent().is_some_and(|x| x.kind() == "program"))
-                        || (pp.kind() == "variable_declarator"
+                    kind(pp) == "program"
+                        || (kind(pp) == "export_statement"
+                            && pp.parent().is_some_and(|x| kind(x) == "program"))
+                        || (kind(pp) == "variable_declarator"
                             && pp.parent().and_then(|d| d.parent()).is_some_and(|x| {
-                                x.kind() == "program"
-                                    || (x.kind() == "export_statement"
-                                        && x.parent().is_some_and(|y| y.kind() == "program"))
+                                kind(x) == "program"
+                                    || (kind(x) == "export_statement"
+                                        && x.parent().is_some_and(|y| kind(y) == "program"))
                             }))
                 });
                 let fname = if k == "function_declaration" {
@@ -497,7 +498,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
                         .map(|x| text(x, s).to_string())
                 } else if p
                     .parent()
-                    .is_some_and(|pp| pp.kind() == "variable_declarator")
+                    .is_some_and(|pp| kind(pp) == "variable_declarator")
                 {
                     p.parent()
                         .and_then(|pp| pp.child_by_field_name("name"))
@@ -519,7 +520,7 @@ fn classify(n: Node, s: &str, name: &str) -> (Need, &'static str, Option<String>
             "class_body" => {
                 // Decorators run when the class is defined; fields and
                 // methods only when it is used.
-                if !matches!(child.kind(), "decorator") {
+                if !matches!(kind(child), "decorator") {
                     return (Need::Maybe, "inside a class", None);
                 }
             }
@@ -538,7 +539,7 @@ fn object_keys(obj: Node, s: &str, optional_markers: &[&str]) -> Vec<(String, bo
     let mut out = Vec::new();
     let mut c = obj.walk();
     for p in obj.named_children(&mut c) {
-        match p.kind() {
+        match kind(p) {
             "pair" => {
                 let Some(k) = p.child_by_field_name("key") else {
                     continue;
@@ -563,7 +564,7 @@ fn object_keys(obj: Node, s: &str, optional_markers: &[&str]) -> Vec<(String, bo
 /// (also `z.object({...})`, `Joi.object({...})`).
 fn resolve_object<'t>(n: Node<'t>, s: &str, consts: &[(String, Node<'t>)]) -> Option<Node<'t>> {
     let n = unwrap(n);
-    match n.kind() {
+    match kind(n) {
         "object" => Some(n),
         "identifier" => {
             let v = consts.iter().find(|(k, _)| k == text(n, s))?.1;
@@ -587,7 +588,7 @@ fn resolve_object<'t>(n: Node<'t>, s: &str, consts: &[(String, Node<'t>)]) -> Op
 fn is_at_start(n: Node) -> bool {
     let mut cur = n;
     while let Some(p) = cur.parent() {
-        if is_function(p.kind()) || p.kind() == "class_body" {
+        if is_function(kind(p)) || kind(p) == "class_body" {
             return false;
         }
         cur = p;
@@ -599,7 +600,7 @@ fn top_func_name(n: Node, s: &str) -> Option<String> {
     let mut cur = n;
     let mut last_fn: Option<Node> = None;
     while let Some(p) = cur.parent() {
-        if is_function(p.kind()) {
+        if is_function(kind(p)) {
             last_fn = Some(p);
         }
         cur = p;
@@ -620,9 +621,9 @@ struct Place<'t> {
 impl<'t> Place<'t> {
     /// The place of the children of `n`, which sits at `self`.
     fn inside(self, n: Node<'t>) -> Place<'t> {
-        let f = is_function(n.kind());
+        let f = is_function(kind(n));
         Place {
-            nested: self.nested || f || n.kind() == "class_body",
+            nested: self.nested || f || kind(n) == "class_body",
             outer_fn: self.outer_fn.or(f.then_some(n)),
         }
     }
@@ -639,13 +640,13 @@ impl<'t> Place<'t> {
 /// The name a function is known by: its own, or the variable it is
 /// assigned to.
 fn func_name(f: Node, s: &str) -> Option<String> {
-    if f.kind() == "function_declaration" {
+    if kind(f) == "function_declaration" {
         return f
             .child_by_field_name("name")
             .map(|x| text(x, s).to_string());
     }
     f.parent()
-        .filter(|pp| pp.kind() == "variable_declarator")
+        .filter(|pp| kind(pp) == "variable_declarator")
         .and_then(|pp| pp.child_by_field_name("name"))
         .map(|x| text(x, s).to_string())
 }
@@ -655,7 +656,7 @@ fn name_array(arr: Node, s: &str, line: usize) -> Option<(Vec<(String, bool)>, N
     let mut c = arr.walk();
     let elems: Vec<Node> = arr
         .named_children(&mut c)
-        .filter(|e| e.kind() != "comment")
+        .filter(|e| kind(e) != "comment")
         .collect();
     let mut names = Vec::new();
     for e in &elems {
@@ -664,7 +665,7 @@ fn name_array(arr: Node, s: &str, line: usize) -> Option<(Vec<(String, bool)>, N
     let _ = line;
     let quote = elems
         .iter()
-        .find(|e| e.kind() == "string")
+        .find(|e| kind(*e) == "string")
         .and_then(|e| text(*e, s).chars().next())
         .unwrap_or('\'');
     let separator = if elems.len() >= 2 {
@@ -696,7 +697,7 @@ fn name_array(arr: Node, s: &str, line: usize) -> Option<(Vec<(String, bool)>, N
 /// Whether `n` reads `process.env[<computed>]` (a name from a list).
 fn reads_env_computed(n: Node, s: &str) -> bool {
     contains_kind(n, &|x| {
-        x.kind() == "subscript_expression"
+        kind(x) == "subscript_expression"
             && x.child_by_field_name("object")
                 .is_some_and(|o| is_process_env(o, s))
             && x.child_by_field_name("index")
@@ -705,7 +706,7 @@ fn reads_env_computed(n: Node, s: &str) -> bool {
 }
 
 fn refers_to(n: Node, s: &str, ident: &str) -> bool {
-    contains_kind(n, &|x| x.kind() == "identifier" && text(x, s) == ident)
+    contains_kind(n, &|x| kind(x) == "identifier" && text(x, s) == ident)
 }
 
 pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFacts {
@@ -718,8 +719,8 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
     let mut dotenv_fns: Vec<String> = Vec::new(); // `config` imported from dotenv
     let mut libs = Libs::default();
     for st in root.named_children(&mut c) {
-        if st.kind() == "comment" || st.kind() == "hash_bang_line" {
-            out.shebang |= st.kind() == "hash_bang_line";
+        if kind(st) == "comment" || kind(st) == "hash_bang_line" {
+            out.shebang |= kind(st) == "hash_bang_line";
             out.comments.push((
                 line_of(st.start_byte()),
                 line_of(st.end_byte().saturating_sub(1).max(st.start_byte())),
@@ -727,10 +728,10 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             continue;
         }
         let t = text(st, s);
-        let is_import = st.kind() == "import_statement";
-        let is_directive = st.kind() == "expression_statement"
+        let is_import = kind(st) == "import_statement";
+        let is_directive = kind(st) == "expression_statement"
             && (t.starts_with("'use strict'") || t.starts_with("\"use strict\""));
-        let is_require = matches!(st.kind(), "lexical_declaration" | "variable_declaration") && {
+        let is_require = matches!(kind(st), "lexical_declaration" | "variable_declaration") && {
             let mut c2 = st.walk();
             let all = st.named_children(&mut c2).all(|d| {
                 d.child_by_field_name("value").is_some_and(|v| {
@@ -741,7 +742,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 })
             });
             all
-        } || (st.kind() == "expression_statement"
+        } || (kind(st) == "expression_statement"
             && unwrap(st.named_child(0).unwrap_or(st)).kind() == "call_expression"
             && t.starts_with("require("));
         let prologue_stmt = is_import || is_directive || is_require;
@@ -767,12 +768,12 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             if src == "envalid" || src == "zod" {
                 let mut c3 = st.walk();
                 for cl in st.named_children(&mut c3) {
-                    if cl.kind() != "import_clause" {
+                    if kind(cl) != "import_clause" {
                         continue;
                     }
                     let mut c4 = cl.walk();
                     for part in cl.named_children(&mut c4) {
-                        match part.kind() {
+                        match kind(part) {
                             "namespace_import" if src == "zod" => {
                                 libs.zod = part.named_child(0).map(|id| text(id, s).to_string())
                             }
@@ -803,12 +804,12 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             if src == "dotenv" {
                 let mut c3 = st.walk();
                 for cl in st.named_children(&mut c3) {
-                    if cl.kind() != "import_clause" {
+                    if kind(cl) != "import_clause" {
                         continue;
                     }
                     let mut c4 = cl.walk();
                     for part in cl.named_children(&mut c4) {
-                        match part.kind() {
+                        match kind(part) {
                             "identifier" => dotenv_idents.push(text(part, s).to_string()),
                             "namespace_import" => {
                                 if let Some(id) = part.named_child(0) {
@@ -837,7 +838,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 }
             }
         }
-        if matches!(st.kind(), "lexical_declaration" | "variable_declaration") {
+        if matches!(kind(st), "lexical_declaration" | "variable_declaration") {
             let mut c2 = st.walk();
             for d in st.named_children(&mut c2) {
                 let (Some(nm), v) = (
@@ -847,7 +848,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                     continue;
                 };
                 let vt = v.map(|v| text(v, s)).unwrap_or("");
-                if nm.kind() == "identifier" {
+                if kind(nm) == "identifier" {
                     out.top_level_names.push(text(nm, s).to_string());
                     if let Some(v) = v {
                         consts.push((text(nm, s).to_string(), v));
@@ -857,7 +858,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                     {
                         dotenv_idents.push(text(nm, s).to_string());
                     }
-                } else if nm.kind() == "object_pattern"
+                } else if kind(nm) == "object_pattern"
                     && vt.replace(['"', ' '], "'").contains("require('dotenv')")
                 {
                     let pt = text(nm, s);
@@ -867,11 +868,11 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 }
             }
         }
-        if let Some(d) = (st.kind() == "export_statement")
+        if let Some(d) = (kind(st) == "export_statement")
             .then(|| st.child_by_field_name("declaration"))
             .flatten()
         {
-            if matches!(d.kind(), "lexical_declaration" | "variable_declaration") {
+            if matches!(kind(d), "lexical_declaration" | "variable_declaration") {
                 let mut c2 = d.walk();
                 for dd in d.named_children(&mut c2) {
                     if let (Some(nm), Some(v)) = (
@@ -883,30 +884,30 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 }
             }
         }
-        if matches!(st.kind(), "function_declaration" | "class_declaration") {
+        if matches!(kind(st), "function_declaration" | "class_declaration") {
             if let Some(nm) = st.child_by_field_name("name") {
                 out.top_level_names.push(text(nm, s).to_string());
             }
         }
         // Calls made at start: `bootstrap();`, `void main()`, `main().catch()`.
-        if st.kind() == "expression_statement" {
+        if kind(st) == "expression_statement" {
             let mut e = unwrap(st.named_child(0).unwrap_or(st));
             loop {
-                match e.kind() {
+                match kind(e) {
                     "await_expression" | "unary_expression" => {
                         e = unwrap(e.named_child(0).unwrap_or(e));
-                        if e.kind() != "call_expression" {
+                        if kind(e) != "call_expression" {
                             break;
                         }
                     }
                     "call_expression" => {
                         let f = e.child_by_field_name("function");
                         match f {
-                            Some(f) if f.kind() == "identifier" => {
+                            Some(f) if kind(f) == "identifier" => {
                                 out.top_calls.push(text(f, s).to_string());
                                 break;
                             }
-                            Some(f) if f.kind() == "member_expression" => {
+                            Some(f) if kind(f) == "member_expression" => {
                                 // main().catch(...) / main().then(...)
                                 match f.child_by_field_name("object") {
                                     Some(o) => e = unwrap(o),
@@ -930,7 +931,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
     let mut loads: Vec<EnvLoad> = Vec::new();
     let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
     while let Some((n, place)) = stack.pop() {
-        match n.kind() {
+        match kind(n) {
             "member_expression" | "subscript_expression" => {
                 if let Some(name) = env_name(n, s) {
                     let (need, why, func) = classify(n, s, &name);
@@ -943,22 +944,22 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                         throws: need == Need::Required && throws_when_unset(n, s),
                     });
                     // `const url = process.env.X` (a local checked later).
-                    if let Some(d) = n.parent().filter(|p| p.kind() == "variable_declarator") {
+                    if let Some(d) = n.parent().filter(|p| kind(p) == "variable_declarator") {
                         if let Some(id) = d
                             .child_by_field_name("name")
-                            .filter(|x| x.kind() == "identifier")
+                            .filter(|x| kind(x) == "identifier")
                         {
                             locals.push((text(id, s).to_string(), name));
                         }
                     } else if let Some(d) = n
                         .parent()
-                        .filter(|p| matches!(p.kind(), "as_expression" | "non_null_expression"))
+                        .filter(|p| matches!(kind(p), "as_expression" | "non_null_expression"))
                         .and_then(|p| p.parent())
-                        .filter(|p| p.kind() == "variable_declarator")
+                        .filter(|p| kind(p) == "variable_declarator")
                     {
                         if let Some(id) = d
                             .child_by_field_name("name")
-                            .filter(|x| x.kind() == "identifier")
+                            .filter(|x| kind(x) == "identifier")
                         {
                             locals.push((text(id, s).to_string(), name));
                         }
@@ -973,12 +974,12 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                 if let (true, Some(pat)) = (
                     is_env,
                     n.child_by_field_name("name")
-                        .filter(|x| x.kind() == "object_pattern"),
+                        .filter(|x| kind(x) == "object_pattern"),
                 ) {
                     let (base, _, func) = classify_decl(n, s);
                     let mut c = pat.walk();
                     for el in pat.named_children(&mut c) {
-                        let (name, has_default) = match el.kind() {
+                        let (name, has_default) = match kind(el) {
                             "shorthand_property_identifier_pattern" => {
                                 (Some(text(el, s).to_string()), false)
                             }
@@ -989,7 +990,7 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
                                 el.child_by_field_name("key")
                                     .map(|k| text(k, s).to_string()),
                                 el.child_by_field_name("value")
-                                    .is_some_and(|v| v.kind() == "assignment_pattern"),
+                                    .is_some_and(|v| kind(v) == "assignment_pattern"),
                             ),
                             _ => (None, false),
                         };
@@ -1121,9 +1122,9 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
 fn classify_decl(d: Node, s: &str) -> (Need, &'static str, Option<String>) {
     let mut cur = d;
     while let Some(p) = cur.parent() {
-        if is_function(p.kind()) || p.kind() == "class_body" {
+        if is_function(kind(p)) || kind(p) == "class_body" {
             return match top_func_name(d, s) {
-                Some(f) if is_function(p.kind()) => (Need::Required, "", Some(f)),
+                Some(f) if is_function(kind(p)) => (Need::Required, "", Some(f)),
                 _ => (
                     Need::Maybe,
                     "inside a function not known to run at start",
@@ -1132,7 +1133,7 @@ fn classify_decl(d: Node, s: &str) -> (Need, &'static str, Option<String>) {
             };
         }
         if matches!(
-            p.kind(),
+            kind(p),
             "if_statement" | "try_statement" | "switch_case" | "else_clause"
         ) {
             return (Need::Maybe, "under a condition", None);
@@ -1161,7 +1162,7 @@ fn note_import(out: &mut EnvFacts, spec: &str) {
 /// `url === undefined`, joined by `||`.
 fn negated_names(cond: Node, s: &str, out: &mut Vec<String>) {
     let c = unwrap(cond);
-    match c.kind() {
+    match kind(c) {
         "binary_expression" => {
             let op = c
                 .child_by_field_name("operator")
@@ -1208,9 +1209,9 @@ fn subject(n: Node, s: &str, out: &mut Vec<String>) {
     let n = unwrap(n);
     if let Some(name) = env_name(n, s) {
         out.push(name);
-    } else if n.kind() == "identifier" {
+    } else if kind(n) == "identifier" {
         out.push(text(n, s).to_string());
-    } else if n.kind() == "member_expression" {
+    } else if kind(n) == "member_expression" {
         // `!url?.length`, `!url.trim()`
         if let Some(o) = n.child_by_field_name("object") {
             subject(o, s, out)
@@ -1223,11 +1224,11 @@ fn subject(n: Node, s: &str, out: &mut Vec<String>) {
 /// `for (const n of [...])`), or a `const X = [...]` whose later use does it
 /// (followed, within the same block, by exit/throw).
 fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
-    let decl = arr.parent().filter(|p| p.kind() == "variable_declarator");
+    let decl = arr.parent().filter(|p| kind(p) == "variable_declarator");
     // The statement holding the array, and its siblings.
     let mut stmt = arr;
     while let Some(p) = stmt.parent() {
-        if matches!(p.kind(), "program" | "statement_block") {
+        if matches!(kind(p), "program" | "statement_block") {
             break;
         }
         stmt = p;
@@ -1241,7 +1242,7 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
         Some(d) => {
             let ident = d
                 .child_by_field_name("name")
-                .filter(|x| x.kind() == "identifier")?;
+                .filter(|x| kind(x) == "identifier")?;
             let id = text(ident, s);
             let users: Vec<&Node> = window[1..]
                 .iter()
@@ -1261,7 +1262,7 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
             let mut stack = vec![*user];
             let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
             while let Some(x) = stack.pop() {
-                if x.kind() == "subscript_expression"
+                if kind(x) == "subscript_expression"
                     && x.child_by_field_name("object")
                         .is_some_and(|o| is_process_env(o, s))
                 {
@@ -1276,11 +1277,11 @@ fn guard_user<'t>(arr: Node<'t>, s: &str) -> Option<Node<'t>> {
             // Only a list iterated in place: `for (const n of [...])`,
             // `[...].filter(...)` / `.forEach(...)` / `.some(...)`.
             let p = arr.parent()?;
-            let iterated = (p.kind() == "for_in_statement"
+            let iterated = (kind(p) == "for_in_statement"
                 && p.child_by_field_name("right")
                     .is_some_and(|r| r.id() == arr.id()))
-                || (p.kind() == "member_expression"
-                    && p.parent().is_some_and(|c| c.kind() == "call_expression"));
+                || (kind(p) == "member_expression"
+                    && p.parent().is_some_and(|c| kind(c) == "call_expression"));
             if !iterated {
                 return None;
             }
@@ -1309,7 +1310,7 @@ fn call(
         return;
     };
     let ft = text(func, s).replace(char::is_whitespace, "");
-    let method = (func.kind() == "member_expression")
+    let method = (kind(func) == "member_expression")
         .then(|| func.child_by_field_name("property"))
         .flatten()
         .map(|p| text(p, s))
@@ -1320,7 +1321,7 @@ fn call(
             let mut c = a.walk();
             let v: Vec<Node> = a
                 .named_children(&mut c)
-                .filter(|x| x.kind() != "comment")
+                .filter(|x| kind(x) != "comment")
                 .collect();
             v.get(i).copied()
         })
@@ -1331,7 +1332,7 @@ fn call(
     debug_assert_eq!(at_start, is_at_start(n));
     debug_assert_eq!(place.func_name(s), top_func_name(n, s));
     // A function called while the module loads (`const db = connect();`).
-    if func.kind() == "identifier" {
+    if kind(func) == "identifier" {
         if at_start {
             out.top_calls.push(text(func, s).to_string());
         } else if let Some(caller) = place.func_name(s) {
@@ -1339,7 +1340,7 @@ fn call(
         }
     }
     // require('x') / import('x')
-    if ft == "require" || func.kind() == "import" {
+    if ft == "require" || kind(func) == "import" {
         if let Some(spec) = arg(0).and_then(|a| literal(a, s)) {
             note_import(out, &spec);
             if spec == "dotenv/config" {
@@ -1362,7 +1363,7 @@ fn call(
                 || o == "require('dotenv')"
                 || o == "require(\"dotenv\")"
         }))
-        || (func.kind() == "identifier" && dotenv_fns.iter().any(|d| *d == ft))
+        || (kind(func) == "identifier" && dotenv_fns.iter().any(|d| *d == ft))
         || (method == "forRoot" && obj.as_deref() == Some("ConfigModule"));
     if is_dotenv_call {
         loads.push(EnvLoad {
@@ -1397,7 +1398,7 @@ fn call(
             let mut server_spec = None;
             if let Some(o) = arg(0).and_then(|a| resolve_object(a, s, consts)) {
                 let mut c = o.walk();
-                for p in o.named_children(&mut c).filter(|p| p.kind() == "pair") {
+                for p in o.named_children(&mut c).filter(|p| kind(p) == "pair") {
                     let key = p
                         .child_by_field_name("key")
                         .map(|k| text(k, s))
@@ -1456,7 +1457,7 @@ fn call(
     if method == "forRoot" {
         if let Some(o) = arg(0).and_then(|a| resolve_object(a, s, consts)) {
             let mut c = o.walk();
-            for p in o.named_children(&mut c).filter(|p| p.kind() == "pair") {
+            for p in o.named_children(&mut c).filter(|p| kind(p) == "pair") {
                 let key = p
                     .child_by_field_name("key")
                     .map(|k| text(k, s))
@@ -1476,7 +1477,7 @@ fn call(
                     let mut c2 = v.walk();
                     let req: Vec<(String, bool)> = v
                         .named_children(&mut c2)
-                        .filter(|p| p.kind() == "pair")
+                        .filter(|p| kind(p) == "pair")
                         .filter_map(|p| {
                             let k = p.child_by_field_name("key")?;
                             let val = p

@@ -6,6 +6,7 @@
 //! model already parses (one parse per file); resolved across a service's
 //! modules by [`resolve_routes`].
 
+use crate::formats::treesitter::kind;
 use std::collections::{HashMap, HashSet};
 
 /// How a port is written at a `listen` call, after following local
@@ -119,7 +120,7 @@ fn specifier(x: tree_sitter::Node, s: &str) -> Option<(String, String)> {
 }
 
 fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
-    match n.kind() {
+    match kind(n) {
         "string" => Some(
             text(n, s)
                 .trim_matches(|c| c == '"' || c == '\'')
@@ -133,7 +134,7 @@ fn string_value(n: tree_sitter::Node, s: &str) -> Option<String> {
 }
 
 fn port_number(n: tree_sitter::Node, s: &str) -> Option<u16> {
-    match n.kind() {
+    match kind(n) {
         "number" => text(n, s).parse::<u16>().ok().filter(|p| *p > 0),
         "string" => string_value(n, s)?.parse::<u16>().ok().filter(|p| *p > 0),
         _ => None,
@@ -142,10 +143,10 @@ fn port_number(n: tree_sitter::Node, s: &str) -> Option<u16> {
 
 fn env_var_of(n: tree_sitter::Node, s: &str) -> Option<String> {
     // process.env.X / process.env['X']
-    if matches!(n.kind(), "member_expression" | "subscript_expression") {
+    if matches!(kind(n), "member_expression" | "subscript_expression") {
         let obj = n.child_by_field_name("object")?;
         if text(obj, s).replace(char::is_whitespace, "") == "process.env" {
-            return match n.kind() {
+            return match kind(n) {
                 "member_expression" => {
                     Some(text(n.child_by_field_name("property")?, s).to_string())
                 }
@@ -154,7 +155,7 @@ fn env_var_of(n: tree_sitter::Node, s: &str) -> Option<String> {
         }
     }
     // config.get('PORT') / configService.get<number>('PORT', 3000) / getOrThrow
-    if n.kind() == "call_expression" {
+    if kind(n) == "call_expression" {
         let f = n.child_by_field_name("function")?;
         let prop = f
             .child_by_field_name("property")
@@ -193,7 +194,7 @@ fn eval_port(
         if let Some(name) = env_var_of(x, s) {
             env.get_or_insert(name);
             // `config.get('PORT', 3000)`: the second argument is the default.
-            if x.kind() == "call_expression" {
+            if kind(x) == "call_expression" {
                 if let Some(d) = x
                     .child_by_field_name("arguments")
                     .and_then(|a| a.named_child(1))
@@ -204,11 +205,11 @@ fn eval_port(
             }
             continue;
         }
-        match x.kind() {
+        match kind(x) {
             "number" | "string" => {
                 // `parseInt(x, 10)`: the radix is no port.
                 let is_radix = x.parent().is_some_and(|a| {
-                    a.kind() == "arguments"
+                    kind(a) == "arguments"
                         && a.named_child(1).is_some_and(|c| c.id() == x.id())
                         && a.parent()
                             .and_then(|c| c.child_by_field_name("function"))
@@ -264,11 +265,11 @@ fn object_value<'a>(
     s: &str,
     key: &str,
 ) -> Option<tree_sitter::Node<'a>> {
-    if obj.kind() != "object" {
+    if kind(obj) != "object" {
         return None;
     }
     let mut c = obj.walk();
-    let found = obj.named_children(&mut c).find_map(|p| match p.kind() {
+    let found = obj.named_children(&mut c).find_map(|p| match kind(p) {
         "pair" => p
             .child_by_field_name("key")
             .filter(|k| text(*k, s).trim_matches(|c| c == '"' || c == '\'') == key)
@@ -285,7 +286,7 @@ fn decorator_call<'a>(
 ) -> Option<(String, Option<tree_sitter::Node<'a>>)> {
     let mut c = d.walk();
     let inner = d.named_children(&mut c).next()?;
-    match inner.kind() {
+    match kind(inner) {
         "call_expression" => {
             let name = text(inner.child_by_field_name("function")?, s).to_string();
             let arg = inner
@@ -305,7 +306,7 @@ fn path_is_none_and_auth(args: Option<tree_sitter::Node>, s: &str) -> bool {
     let Some(first) = a.named_child(0) else {
         return false;
     };
-    if matches!(first.kind(), "string" | "template_string") {
+    if matches!(kind(first), "string" | "template_string") {
         return false;
     }
     let t = text(first, s).to_ascii_lowercase();
@@ -371,10 +372,10 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
         }
     }
     for n in &all {
-        if n.kind() == "variable_declarator" {
+        if kind(n) == "variable_declarator" {
             if let (Some(name), Some(v)) = (
                 n.child_by_field_name("name")
-                    .filter(|x| x.kind() == "identifier"),
+                    .filter(|x| kind(x) == "identifier"),
                 n.child_by_field_name("value"),
             ) {
                 let name = text(name, s).to_string();
@@ -395,7 +396,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     || vt.starts_with("newRouter(")
                     || vt.starts_with("newHono(")
                 {
-                    let prefix = if v.kind() == "new_expression" {
+                    let prefix = if kind(v) == "new_expression" {
                         v.child_by_field_name("arguments")
                             .and_then(|a| a.named_child(0))
                             .and_then(|o| object_value(o, s, "prefix"))
@@ -415,7 +416,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
         regex::Regex::new(r"^(?:https?|ws)://([A-Za-z0-9_-]+):(\d{2,5})(?:/|$)").unwrap()
     });
     for n in all {
-        match n.kind() {
+        match kind(n) {
             "string" | "template_string" => {
                 if let Some(v) = string_value(n, s) {
                     if let Some(c) = url.captures(&v) {
@@ -438,11 +439,11 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 let mut stack = vec![n];
                 let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
                 while let Some(x) = stack.pop() {
-                    match x.kind() {
+                    match kind(x) {
                         "import_clause" => {
                             let mut c = x.walk();
                             for k in x.named_children(&mut c) {
-                                if k.kind() == "identifier" {
+                                if kind(k) == "identifier" {
                                     w.bindings.push((
                                         text(k, s).to_string(),
                                         spec.clone(),
@@ -496,7 +497,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     let mut stack = vec![n];
                     let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
                     while let Some(x) = stack.pop() {
-                        if x.kind() == "export_specifier" {
+                        if kind(x) == "export_specifier" {
                             if let Some(pair) = specifier(x, s) {
                                 w.exports.push(pair);
                             }
@@ -515,7 +516,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     continue;
                 };
                 let lt = text(l, s).replace(char::is_whitespace, "");
-                if r.kind() == "identifier" {
+                if kind(r) == "identifier" {
                     if lt == "module.exports" {
                         w.exports.push(("default".into(), text(r, s).to_string()));
                     } else if let Some(name) = lt
@@ -528,13 +529,13 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
             }
             "class_declaration" => nest_controller(n, s, line_of, &mut w),
             "function_declaration" | "arrow_function" | "function_expression" | "function" => {
-                let name = match n.kind() {
+                let name = match kind(n) {
                     "function_declaration" => n
                         .child_by_field_name("name")
                         .map(|x| text(x, s).to_string()),
                     _ => n
                         .parent()
-                        .filter(|p| p.kind() == "variable_declarator")
+                        .filter(|p| kind(p) == "variable_declarator")
                         .and_then(|p| p.child_by_field_name("name"))
                         .map(|x| text(x, s).to_string()),
                 };
@@ -573,7 +574,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 if ft == "http.createServer" || ft == "https.createServer" || ft == "createServer" {
                     if let Some(h) = arg0.filter(|a| {
                         matches!(
-                            a.kind(),
+                            kind(a),
                             "arrow_function" | "function_expression" | "function"
                         )
                     }) {
@@ -590,11 +591,11 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 if ft == "require" {
                     if let (Some(spec), Some(decl)) = (
                         arg0.and_then(|a| string_value(a, s)),
-                        n.parent().filter(|p| p.kind() == "variable_declarator"),
+                        n.parent().filter(|p| kind(p) == "variable_declarator"),
                     ) {
                         if let Some(name) = decl
                             .child_by_field_name("name")
-                            .filter(|x| x.kind() == "identifier")
+                            .filter(|x| kind(x) == "identifier")
                         {
                             w.bindings
                                 .push((text(name, s).to_string(), spec, "default".into()));
@@ -611,17 +612,17 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                         });
                     }
                 }
-                if func.kind() == "identifier" {
+                if kind(func) == "identifier" {
                     if let Some(a) = args {
                         let mut c = a.walk();
                         for (i, x) in a.named_children(&mut c).enumerate() {
-                            if x.kind() == "identifier" {
+                            if kind(x) == "identifier" {
                                 w.calls.push((ft.clone(), i, text(x, s).to_string()));
                             }
                         }
                     }
                 }
-                if func.kind() != "member_expression" {
+                if kind(func) != "member_expression" {
                     continue;
                 }
                 let method = func
@@ -642,10 +643,10 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                 match method {
                     "listen" => {
                         let port_node = match arg0 {
-                            Some(o) if o.kind() == "object" => object_value(o, s, "port"),
+                            Some(o) if kind(o) == "object" => object_value(o, s, "port"),
                             other => other,
                         };
-                        let kind = if receiver.contains("net.createServer")
+                        let listen_kind = if receiver.contains("net.createServer")
                             || receiver.starts_with("net.")
                             || receiver.contains("grpc")
                         {
@@ -655,7 +656,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                         };
                         w.listeners.push(Listener {
                             line: line_of(n.start_byte()),
-                            kind,
+                            kind: listen_kind,
                             port: port_node
                                 .map(|p| eval_port(p, s, &consts, 0))
                                 .unwrap_or(PortExpr::Unknown),
@@ -666,7 +667,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                             let mut excluded = Vec::new();
                             if let Some(ex) = arg1
                                 .and_then(|o| object_value(o, s, "exclude"))
-                                .filter(|a| a.kind() == "array")
+                                .filter(|a| kind(a) == "array")
                             {
                                 let mut c = ex.walk();
                                 for e in ex.named_children(&mut c) {
@@ -697,7 +698,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                     }
                     "register" => {
                         // fastify.register(plugin, { prefix: '/api' })
-                        if let Some(t) = arg0.filter(|a| a.kind() == "identifier") {
+                        if let Some(t) = arg0.filter(|a| kind(a) == "identifier") {
                             let prefix = arg1
                                 .and_then(|o| object_value(o, s, "prefix"))
                                 .and_then(|p| string_value(p, s))
@@ -724,7 +725,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                         if m == "use" {
                             // Mount every router-looking argument.
                             for t in targets {
-                                let target = match t.kind() {
+                                let target = match kind(t) {
                                     "identifier" => Some(text(t, s).to_string()),
                                     "call_expression"
                                         if t.child_by_field_name("function")
@@ -739,7 +740,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                                     "call_expression" => t
                                         .child_by_field_name("function")
                                         .and_then(|f| f.child_by_field_name("object"))
-                                        .filter(|o| o.kind() == "identifier")
+                                        .filter(|o| kind(o) == "identifier")
                                         .map(|o| text(o, s).to_string()),
                                     _ => None,
                                 };
@@ -759,7 +760,7 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
                             if m == "route" {
                                 let parent_get = n
                                     .parent()
-                                    .filter(|x| x.kind() == "member_expression")
+                                    .filter(|x| kind(x) == "member_expression")
                                     .and_then(|x| x.child_by_field_name("property"))
                                     .is_some_and(|pr| matches!(text(pr, s), "get" | "all"));
                                 if !parent_get {
@@ -800,11 +801,11 @@ fn nest_controller(
     decorators.extend(
         class
             .named_children(&mut c)
-            .filter(|d| d.kind() == "decorator"),
+            .filter(|d| kind(d) == "decorator"),
     );
-    if let Some(p) = class.parent().filter(|p| p.kind() == "export_statement") {
+    if let Some(p) = class.parent().filter(|p| kind(p) == "export_statement") {
         let mut c = p.walk();
-        decorators.extend(p.named_children(&mut c).filter(|d| d.kind() == "decorator"));
+        decorators.extend(p.named_children(&mut c).filter(|d| kind(d) == "decorator"));
     }
     let mut ctrl: Option<Controller> = None;
     for d in &decorators {
@@ -815,7 +816,7 @@ fn nest_controller(
             "Controller" => {
                 let mut cc = Controller::default();
                 match arg {
-                    Some(a) if a.kind() == "object" => {
+                    Some(a) if kind(a) == "object" => {
                         cc.path = object_value(a, s, "path")
                             .and_then(|p| string_value(p, s))
                             .map(|p| clean_path(&p))
@@ -847,16 +848,13 @@ fn nest_controller(
     // In class bodies tree-sitter puts a method's decorators before it.
     let mut pending: Vec<tree_sitter::Node> = Vec::new();
     for m in members {
-        if m.kind() == "decorator" {
+        if kind(m) == "decorator" {
             pending.push(m);
             continue;
         }
         let mut own: Vec<tree_sitter::Node> = std::mem::take(&mut pending);
         let mut mc = m.walk();
-        own.extend(
-            m.named_children(&mut mc)
-                .filter(|d| d.kind() == "decorator"),
-        );
+        own.extend(m.named_children(&mut mc).filter(|d| kind(d) == "decorator"));
         let mut route: Option<(String, usize)> = None;
         let mut version = None;
         for d in own {
