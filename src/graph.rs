@@ -1036,7 +1036,7 @@ fn k8s_probes(p: &Project) -> HashMap<String, (Option<u16>, String, Evidence)> {
 /// Dockerfile paths workflows build (`docker/build-push-action` `file:` /
 /// `context:`, `docker build -f X` / `docker build DIR`), as patterns where
 /// `${{ ... }}` matches one path segment.
-fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
+fn workflow_builds(p: &Project) -> Vec<PathPattern> {
     let mut pats: Vec<String> = Vec::new();
     static DB: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let db =
@@ -1124,6 +1124,10 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
             } else {
                 pat
             };
+            if !expr.is_match(pat) {
+                // No expression: the path itself (no regex to compile).
+                return Some(PathPattern::Literal(pat.replace("/./", "/")));
+            }
             let mut re = String::from("^");
             let mut last = 0;
             for m in expr.find_iter(pat) {
@@ -1134,9 +1138,24 @@ fn workflow_builds(p: &Project) -> Vec<regex::Regex> {
             re.push_str(&regex::escape(&pat[last..]));
             re.push('$');
             let re = re.replace("/\\./", "/");
-            regex::Regex::new(&re).ok()
+            regex::Regex::new(&re).ok().map(PathPattern::Regex)
         })
         .collect()
+}
+
+/// A path a workflow builds: literal, or a regex where `${{ ... }}` stood.
+enum PathPattern {
+    Literal(String),
+    Regex(regex::Regex),
+}
+
+impl PathPattern {
+    fn is_match(&self, path: &str) -> bool {
+        match self {
+            PathPattern::Literal(l) => l == path,
+            PathPattern::Regex(r) => r.is_match(path),
+        }
+    }
 }
 
 /// The port a `next start` command serves on: `-p N` / `--port N`, else the
@@ -2065,5 +2084,42 @@ fn service_node(
         prisma,
         required_env,
         maybe_env,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pattern without `${{ }}` matches exactly the paths the anchored,
+    /// escaped regex it used to be compiled into matches.
+    #[test]
+    fn literal_build_patterns_match_like_their_regex() {
+        let paths = [
+            "apps/a/Dockerfile",
+            "apps/./a/Dockerfile",
+            "a/./././b",
+            "a/././b",
+            "a/./b",
+            "a/b",
+            "Dockerfile",
+            "x.y",
+            "xzy",
+        ];
+        for pat in [
+            "apps/a/Dockerfile",
+            "apps/./a/Dockerfile",
+            "a/././b",
+            "Dockerfile",
+            "x.y",
+            "a/b",
+        ] {
+            let re = format!("^{}$", regex::escape(pat)).replace("/\\./", "/");
+            let re = regex::Regex::new(&re).unwrap();
+            let lit = PathPattern::Literal(pat.replace("/./", "/"));
+            for p in paths {
+                assert_eq!(lit.is_match(p), re.is_match(p), "{pat} vs {p}");
+            }
+        }
     }
 }

@@ -133,9 +133,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     let mut ports: Vec<(u16, usize)> = Vec::new();
     let mut nest_routes: Vec<(String, usize)> = Vec::new();
     let mut global_prefix: Option<String> = None;
-    let mut stack = vec![root];
-    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
-    while let Some(n) = stack.pop() {
+    for (n, ()) in crate::formats::treesitter::stack_order(root, (), |(), _| ()) {
         match kind(n) {
             "import_statement" | "export_statement" => {
                 if let Some(spec) = n
@@ -234,8 +232,6 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
             }
             _ => {}
         }
-        let c = kids_cursor.get_or_insert_with(|| n.walk());
-        stack.extend(n.children(c));
     }
     ports.sort_by_key(|(_, l)| *l);
     for (p, l) in ports {

@@ -927,10 +927,9 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
 
     // Whole tree.
     let mut locals: Vec<(String, String)> = Vec::new(); // local var -> env name
-    let mut stack = vec![(root, Place::default())];
     let mut loads: Vec<EnvLoad> = Vec::new();
-    let mut kids_cursor: Option<tree_sitter::TreeCursor> = None;
-    while let Some((n, place)) = stack.pop() {
+    let nodes = crate::formats::treesitter::stack_order(root, Place::default(), Place::inside);
+    for (n, place) in nodes {
         match kind(n) {
             "member_expression" | "subscript_expression" => {
                 if let Some(name) = env_name(n, s) {
@@ -1084,9 +1083,6 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
             }
             _ => {}
         }
-        let c = kids_cursor.get_or_insert_with(|| n.walk());
-        let inner = place.inside(n);
-        stack.extend(n.children(c).map(|k| (k, inner)));
     }
     // Locals checked: `const url = process.env.X; if (!url) throw`.
     for v in out.validations.iter_mut() {

@@ -105,9 +105,72 @@ pub fn kind<'t>(n: impl std::borrow::Borrow<tree_sitter::Node<'t>>) -> &'static 
         .unwrap_or_else(|| n.kind())
 }
 
+/// Every node of `root`'s tree (itself included), in the order a stack
+/// walk visits them (pop a node, push its children first to last: the
+/// node, then its children's subtrees last to first), each with the
+/// context `inside` gives its children (`init` for `root`). One cursor
+/// walk (the reverse of post-order) instead of a `children()` iteration
+/// and a stack push per node.
+pub fn stack_order<'t, C: Copy>(
+    root: tree_sitter::Node<'t>,
+    init: C,
+    inside: impl Fn(C, tree_sitter::Node<'t>) -> C,
+) -> Vec<(tree_sitter::Node<'t>, C)> {
+    let mut post = Vec::new();
+    let mut ctx = vec![init];
+    let mut cur = root.walk();
+    'down: loop {
+        let here = *ctx.last().expect("the root's context stays");
+        let node = cur.node();
+        if cur.goto_first_child() {
+            ctx.push(inside(here, node));
+            continue;
+        }
+        post.push((node, here));
+        loop {
+            if cur.goto_next_sibling() {
+                continue 'down;
+            }
+            if !cur.goto_parent() {
+                post.reverse();
+                return post;
+            }
+            ctx.pop();
+            post.push((cur.node(), *ctx.last().expect("the root's context stays")));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same nodes, in the same order and with the same contexts, as
+    /// the stack walk it replaces.
+    #[test]
+    fn stack_order_is_the_stack_walk() {
+        for (g, text) in [
+            (Grammar::TypeScript, "const a = f(1, [2, {b: 3}]);\nfunction g() { if (x) { return () => y; } }\nclass C { m() {} }\n"),
+            (Grammar::Bash, "a && b | c; if x; then y; fi"),
+            (Grammar::TypeScript, ""),
+        ] {
+            let tree = parse(g, text).unwrap();
+            let depth = |d: usize, _n: tree_sitter::Node| d + 1;
+            let got: Vec<(std::ops::Range<usize>, &str, usize)> =
+                stack_order(tree.root_node(), 0usize, depth)
+                    .into_iter()
+                    .map(|(n, d)| (n.byte_range(), n.kind(), d))
+                    .collect();
+            let mut want = Vec::new();
+            let mut stack = vec![(tree.root_node(), 0usize)];
+            while let Some((n, d)) = stack.pop() {
+                want.push((n.byte_range(), n.kind(), d));
+                let mut c = n.walk();
+                stack.extend(n.children(&mut c).map(|k| (k, d + 1)));
+            }
+            assert_eq!(got, want, "{text}");
+        }
+    }
 
     /// The table gives what `Node::kind` gives, on every node of sample
     /// TypeScript, TSX and shell (named, anonymous, aliased, errors).

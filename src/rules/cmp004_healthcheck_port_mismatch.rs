@@ -66,10 +66,11 @@ fn port_fix(
     port: &crate::graph::Fact<u16>,
 ) -> Option<Fix> {
     let weak = port.weakness("port");
-    let re = regex::Regex::new(&format!(
-        r"(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):{from}\b"
-    ))
-    .ok()?;
+    // Compiled once; the port is compared, not spliced into the pattern.
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]):(\d+)\b").unwrap()
+    });
     crate::rules::scope::replace_compose_test(
         p,
         s,
@@ -82,7 +83,13 @@ fn port_fix(
         weak,
         |old| {
             let new = re
-                .replace_all(old, format!("${{1}}:{to}").as_str())
+                .replace_all(old, |c: &regex::Captures| {
+                    if c[2] == *from.to_string() {
+                        format!("{}:{to}", &c[1])
+                    } else {
+                        c[0].to_string()
+                    }
+                })
                 .into_owned();
             (new != old).then_some(new)
         },
