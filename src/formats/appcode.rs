@@ -95,7 +95,9 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
         out.parse_error_line = first_error(root);
     }
     let line_of = |b: usize| src.line_col(b).0;
-    out.web = crate::formats::routes::extract(root, s, &line_of);
+    // One walk over the tree for the analyses below.
+    let ix = crate::formats::treesitter::TreeIndex::new(root);
+    out.web = crate::formats::routes::extract(&ix, s, &line_of);
     // The quote style of the file's imports.
     let mut cursor = root.walk();
     let mut quotes = (0usize, 0usize);
@@ -111,7 +113,7 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
             }
         }
     }
-    out.env = crate::formats::envuse::analyse(root, s, &line_of);
+    out.env = crate::formats::envuse::analyse(root, &ix, s, &line_of);
     // The quote style: the file's imports, else all its string literals.
     if quotes == (0, 0) {
         let mut stack = vec![root];
@@ -133,7 +135,8 @@ fn syntax(src: &SourceFile, out: &mut AppFile) {
     let mut ports: Vec<(u16, usize)> = Vec::new();
     let mut nest_routes: Vec<(String, usize)> = Vec::new();
     let mut global_prefix: Option<String> = None;
-    for (n, ()) in crate::formats::treesitter::stack_order(root, (), |(), _| ()) {
+    for &i in &ix.stack_order {
+        let n = ix.nodes[i as usize];
         match kind(n) {
             "import_statement" | "export_statement" => {
                 if let Some(spec) = n

@@ -709,7 +709,12 @@ fn refers_to(n: Node, s: &str, ident: &str) -> bool {
     contains_kind(n, &|x| kind(x) == "identifier" && text(x, s) == ident)
 }
 
-pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFacts {
+pub fn analyse(
+    root: Node,
+    ix: &crate::formats::treesitter::TreeIndex,
+    s: &str,
+    line_of: &dyn Fn(usize) -> usize,
+) -> EnvFacts {
     let mut out = EnvFacts::default();
     // Top-level statements and the prologue.
     let mut consts: Vec<(String, Node)> = Vec::new();
@@ -928,8 +933,19 @@ pub fn analyse(root: Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> EnvFact
     // Whole tree.
     let mut locals: Vec<(String, String)> = Vec::new(); // local var -> env name
     let mut loads: Vec<EnvLoad> = Vec::new();
-    let nodes = crate::formats::treesitter::stack_order(root, Place::default(), Place::inside);
-    for (n, place) in nodes {
+    // Each node's place, from its parent's (parents come first).
+    let mut places: Vec<Place> = Vec::with_capacity(ix.nodes.len());
+    for i in 0..ix.nodes.len() {
+        let place = if i == 0 {
+            Place::default()
+        } else {
+            let p = ix.parent[i] as usize;
+            places[p].inside(ix.nodes[p])
+        };
+        places.push(place);
+    }
+    for &i in &ix.stack_order {
+        let (n, place) = (ix.nodes[i as usize], places[i as usize]);
         match kind(n) {
             "member_expression" | "subscript_expression" => {
                 if let Some(name) = env_name(n, s) {
@@ -1513,7 +1529,12 @@ mod tests {
         let tree = p.parse(src, None).unwrap();
         let starts = crate::source::line_starts(src);
         let line_of = |b: usize| starts.partition_point(|&x| x <= b);
-        analyse(tree.root_node(), src, &line_of)
+        analyse(
+            tree.root_node(),
+            &crate::formats::treesitter::TreeIndex::new(tree.root_node()),
+            src,
+            &line_of,
+        )
     }
 
     fn needs(src: &str) -> Vec<(String, Need)> {

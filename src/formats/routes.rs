@@ -323,7 +323,11 @@ const HTTP_METHODS: &[&str] = &["get", "all", "head", "use", "route"];
 const NEST_GETS: &[&str] = &["Get", "All", "Head"];
 
 /// Extracts listeners and routes from a parsed file.
-pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usize) -> WebFacts {
+pub fn extract(
+    ix: &crate::formats::treesitter::TreeIndex,
+    s: &str,
+    line_of: &dyn Fn(usize) -> usize,
+) -> WebFacts {
     let mut w = WebFacts::default();
     // Most modules serve nothing: skip the walk when no word of a server,
     // a route or a router appears in the text.
@@ -352,25 +356,8 @@ pub fn extract(root: tree_sitter::Node, s: &str, line_of: &dyn Fn(usize) -> usiz
     }
     // Constants anywhere in the file: `const port = process.env.PORT ?? 3000`.
     let mut consts: HashMap<String, tree_sitter::Node> = HashMap::new();
-    // Every named node in document order, with one cursor.
-    let mut all = Vec::new();
-    let mut cur = root.walk();
-    'walk: loop {
-        if cur.node().is_named() {
-            all.push(cur.node());
-        }
-        if cur.goto_first_child() {
-            continue;
-        }
-        loop {
-            if cur.goto_next_sibling() {
-                continue 'walk;
-            }
-            if !cur.goto_parent() {
-                break 'walk;
-            }
-        }
-    }
+    // Every named node in document order.
+    let all: Vec<tree_sitter::Node> = ix.nodes.iter().copied().filter(|n| n.is_named()).collect();
     for n in &all {
         if kind(n) == "variable_declarator" {
             if let (Some(name), Some(v)) = (

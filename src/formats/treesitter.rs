@@ -105,38 +105,49 @@ pub fn kind<'t>(n: impl std::borrow::Borrow<tree_sitter::Node<'t>>) -> &'static 
         .unwrap_or_else(|| n.kind())
 }
 
-/// Every node of `root`'s tree (itself included), in the order a stack
-/// walk visits them (pop a node, push its children first to last: the
-/// node, then its children's subtrees last to first), each with the
-/// context `inside` gives its children (`init` for `root`). One cursor
-/// walk (the reverse of post-order) instead of a `children()` iteration
-/// and a stack push per node.
-pub fn stack_order<'t, C: Copy>(
-    root: tree_sitter::Node<'t>,
-    init: C,
-    inside: impl Fn(C, tree_sitter::Node<'t>) -> C,
-) -> Vec<(tree_sitter::Node<'t>, C)> {
-    let mut post = Vec::new();
-    let mut ctx = vec![init];
-    let mut cur = root.walk();
-    'down: loop {
-        let here = *ctx.last().expect("the root's context stays");
-        let node = cur.node();
-        if cur.goto_first_child() {
-            ctx.push(inside(here, node));
-            continue;
-        }
-        post.push((node, here));
-        loop {
-            if cur.goto_next_sibling() {
-                continue 'down;
+/// Every node of a tree from one cursor walk, for the analyses that each
+/// used to walk the whole tree: document order (pre-order), each node's
+/// parent, and the order a stack walk visits them.
+pub struct TreeIndex<'t> {
+    /// Pre-order (document order); the root first.
+    pub nodes: Vec<tree_sitter::Node<'t>>,
+    /// Index of each node's parent in `nodes` (the root's is 0).
+    pub parent: Vec<u32>,
+    /// Indexes into `nodes` in the order of a stack walk (pop a node, push
+    /// its children first to last): the reverse of post-order.
+    pub stack_order: Vec<u32>,
+}
+
+impl<'t> TreeIndex<'t> {
+    pub fn new(root: tree_sitter::Node<'t>) -> TreeIndex<'t> {
+        let mut nodes = Vec::new();
+        let mut parent = Vec::new();
+        let mut post = Vec::new();
+        // Indexes of the current node's ancestors, and of itself.
+        let mut path: Vec<u32> = Vec::new();
+        let mut cur = root.walk();
+        'down: loop {
+            let i = nodes.len() as u32;
+            nodes.push(cur.node());
+            parent.push(path.last().copied().unwrap_or(0));
+            path.push(i);
+            if cur.goto_first_child() {
+                continue;
             }
-            if !cur.goto_parent() {
-                post.reverse();
-                return post;
+            loop {
+                post.push(path.pop().expect("the current node is on the path"));
+                if cur.goto_next_sibling() {
+                    continue 'down;
+                }
+                if !cur.goto_parent() {
+                    post.reverse();
+                    return TreeIndex {
+                        nodes,
+                        parent,
+                        stack_order: post,
+                    };
+                }
             }
-            ctx.pop();
-            post.push((cur.node(), *ctx.last().expect("the root's context stays")));
         }
     }
 }
@@ -144,6 +155,74 @@ pub fn stack_order<'t, C: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every node of `root`'s tree (itself included), in the order a stack
+    /// walk visits them (pop a node, push its children first to last: the
+    /// node, then its children's subtrees last to first), each with the
+    /// context `inside` gives its children (`init` for `root`). One cursor
+    /// walk (the reverse of post-order) instead of a `children()` iteration
+    /// and a stack push per node.
+    fn stack_order<'t, C: Copy>(
+        root: tree_sitter::Node<'t>,
+        init: C,
+        inside: impl Fn(C, tree_sitter::Node<'t>) -> C,
+    ) -> Vec<(tree_sitter::Node<'t>, C)> {
+        let mut post = Vec::new();
+        let mut ctx = vec![init];
+        let mut cur = root.walk();
+        'down: loop {
+            let here = *ctx.last().expect("the root's context stays");
+            let node = cur.node();
+            if cur.goto_first_child() {
+                ctx.push(inside(here, node));
+                continue;
+            }
+            post.push((node, here));
+            loop {
+                if cur.goto_next_sibling() {
+                    continue 'down;
+                }
+                if !cur.goto_parent() {
+                    post.reverse();
+                    return post;
+                }
+                ctx.pop();
+                post.push((cur.node(), *ctx.last().expect("the root's context stays")));
+            }
+        }
+    }
+
+    /// The index lists every node once in document order with its parent,
+    /// and the stack order is [`stack_order`]'s.
+    #[test]
+    fn tree_index_agrees_with_the_walks() {
+        for (g, text) in [
+            (Grammar::TypeScript, "const a = f(1, [2, {b: 3}]);\nfunction g() { if (x) { return () => y; } }\nclass C { m() {} }\n"),
+            (Grammar::Bash, "a && b | c; if x; then y; fi"),
+            (Grammar::TypeScript, ""),
+        ] {
+            let tree = parse(g, text).unwrap();
+            let ix = TreeIndex::new(tree.root_node());
+            let stack: Vec<_> = stack_order(tree.root_node(), (), |(), _| ())
+                .into_iter()
+                .map(|(n, ())| n.id())
+                .collect();
+            let via_index: Vec<_> = ix.stack_order.iter().map(|&i| ix.nodes[i as usize].id()).collect();
+            assert_eq!(via_index, stack);
+            let mut pre = Vec::new();
+            let mut st = vec![tree.root_node()];
+            while let Some(n) = st.pop() {
+                pre.push(n.id());
+                let mut c = n.walk();
+                let kids: Vec<_> = n.children(&mut c).collect();
+                st.extend(kids.into_iter().rev());
+            }
+            assert_eq!(ix.nodes.iter().map(|n| n.id()).collect::<Vec<_>>(), pre);
+            for (i, n) in ix.nodes.iter().enumerate().skip(1) {
+                assert_eq!(Some(ix.nodes[ix.parent[i] as usize].id()), n.parent().map(|p| p.id()));
+            }
+        }
+    }
 
     /// The same nodes, in the same order and with the same contexts, as
     /// the stack walk it replaces.
