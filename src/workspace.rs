@@ -18,6 +18,10 @@ pub struct Workspace {
 
 /// JSON with comments and trailing commas (tsconfig).
 pub fn parse_jsonc(text: &str) -> Option<serde_json::Value> {
+    // Plain JSON (nearly every package.json) needs no cleaning.
+    if let Ok(v) = serde_json::from_str(text) {
+        return Some(v);
+    }
     let mut out = String::with_capacity(text.len());
     let b = text.as_bytes();
     let mut i = 0;
@@ -285,6 +289,14 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_json_strings_are_kept_whole() {
+        // Valid JSON is read as is: no comment or trailing-comma cleaning
+        // inside its strings.
+        let v = parse_jsonc("{\"d\": \"a, ] and // b /* c */\"}").unwrap();
+        assert_eq!(v["d"], "a, ] and // b /* c */");
+    }
 
     #[test]
     fn jsonc_and_resolution() {

@@ -21,6 +21,12 @@ pub struct Project {
     pub graph: Graph,
     /// What each graph service's container gets (indexed like `graph.services`).
     pub service_env: Vec<crate::env::ServiceEnv>,
+    /// Fixes several rules share, computed once per image (keyed by the
+    /// image's index in `graph.images`, and the stage): the Prisma client moved to build
+    /// time (DKR002, ENT004, ENT003, DKR001), by (image, stage index).
+    pub shared_fixes: std::sync::Mutex<
+        std::collections::HashMap<(usize, usize), Result<crate::finding::Fix, String>>,
+    >,
 }
 
 impl Project {
@@ -60,6 +66,7 @@ impl Project {
             model,
             graph,
             service_env,
+            shared_fixes: Default::default(),
         }
     }
 }

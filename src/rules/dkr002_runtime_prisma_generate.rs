@@ -172,6 +172,32 @@ pub fn image_schema(p: &Project, ctx: &ImageCtx) -> Option<String> {
 /// Prisma client generated at build time, carried to the runtime stage,
 /// and no longer generated at start. `Err` says why there is none.
 pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
+    // Asked by up to four rules per image: computed once per image and
+    // stage (scripts' rules take the final stage, others `build.target`'s).
+    let key = p
+        .graph
+        .images
+        .iter()
+        .position(|i| std::ptr::eq(i, ctx.img))
+        .zip(
+            ctx.df
+                .stages
+                .iter()
+                .position(|s| std::ptr::eq(s, ctx.stage)),
+        );
+    if let Some(k) = key {
+        if let Some(r) = p.shared_fixes.lock().unwrap().get(&k) {
+            return r.clone();
+        }
+    }
+    let r = move_to_build_uncached(p, ctx);
+    if let Some(k) = key {
+        p.shared_fixes.lock().unwrap().insert(k, r.clone());
+    }
+    r
+}
+
+fn move_to_build_uncached(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
     // Every image that runs the same entrypoint script changes with it: one
     // fix over all their Dockerfiles and the script, whichever finding asks.
     let mut ctxs: Vec<ImageCtx> = match ctx.img.entry_script.as_deref() {
