@@ -1128,34 +1128,52 @@ fn workflow_builds(p: &Project) -> Vec<PathPattern> {
                 // No expression: the path itself (no regex to compile).
                 return Some(PathPattern::Literal(pat.replace("/./", "/")));
             }
-            let mut re = String::from("^");
+            // Literal pieces; each `${{ ... }}` between two is one segment.
+            let mut pieces = Vec::new();
             let mut last = 0;
             for m in expr.find_iter(pat) {
-                re.push_str(&regex::escape(&pat[last..m.start()]));
-                re.push_str("[^/]+");
+                pieces.push(pat[last..m.start()].replace("/./", "/"));
                 last = m.end();
             }
-            re.push_str(&regex::escape(&pat[last..]));
-            re.push('$');
-            let re = re.replace("/\\./", "/");
-            regex::Regex::new(&re).ok().map(PathPattern::Regex)
+            pieces.push(pat[last..].replace("/./", "/"));
+            Some(PathPattern::Segments(pieces))
         })
         .collect()
 }
 
-/// A path a workflow builds: literal, or a regex where `${{ ... }}` stood.
+/// A path a workflow builds: literal, or literal pieces with one path
+/// segment (`[^/]+`) wherever a `${{ ... }}` stood between two.
 enum PathPattern {
     Literal(String),
-    Regex(regex::Regex),
+    Segments(Vec<String>),
 }
 
 impl PathPattern {
     fn is_match(&self, path: &str) -> bool {
         match self {
             PathPattern::Literal(l) => l == path,
-            PathPattern::Regex(r) => r.is_match(path),
+            PathPattern::Segments(pieces) => segments_match(pieces, path),
         }
     }
+}
+
+/// `pieces[0]`, then for each further piece one or more characters of one
+/// segment and that piece; the whole path.
+fn segments_match(pieces: &[String], path: &str) -> bool {
+    let Some((first, rest)) = pieces.split_first() else {
+        return path.is_empty();
+    };
+    let Some(path) = path.strip_prefix(first.as_str()) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return path.is_empty();
+    }
+    let segment = path.find('/').unwrap_or(path.len());
+    path[..segment]
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .any(|end| segments_match(rest, &path[end..]))
 }
 
 /// The port a `next start` command serves on: `-p N` / `--port N`, else the
@@ -2090,6 +2108,55 @@ fn service_node(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pattern with `${{ }}` matches exactly the paths the regex it used
+    /// to be compiled into (`[^/]+` per expression) matches.
+    #[test]
+    fn segment_patterns_match_like_their_regex() {
+        let expr = regex::Regex::new(r"\$\{\{[^}]*\}\}|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?").unwrap();
+        let paths = [
+            "apps/api/Dockerfile",
+            "apps/api/x/Dockerfile",
+            "apps//Dockerfile",
+            "apps/é/Dockerfile",
+            "apps/ab/Dockerfile.prod",
+            "docker/api.Dockerfile",
+            "docker/.Dockerfile",
+            "a/b/c",
+            "a/./b/c",
+            "ab",
+            "aab",
+            "",
+        ];
+        for pat in [
+            "apps/${{ matrix.service }}/Dockerfile",
+            "apps/$SERVICE/Dockerfile",
+            "apps/${SERVICE}/Dockerfile.prod",
+            "docker/${{ matrix.app }}.Dockerfile",
+            "${{ a }}/${{ b }}/c",
+            "a/./${{ x }}/c",
+            "${{ a }}${{ b }}",
+            "a${{ b }}",
+        ] {
+            let mut re = String::from("^");
+            let mut last = 0;
+            let mut pieces = Vec::new();
+            for m in expr.find_iter(pat) {
+                re.push_str(&regex::escape(&pat[last..m.start()]));
+                re.push_str("[^/]+");
+                pieces.push(pat[last..m.start()].replace("/./", "/"));
+                last = m.end();
+            }
+            re.push_str(&regex::escape(&pat[last..]));
+            re.push('$');
+            pieces.push(pat[last..].replace("/./", "/"));
+            let re = regex::Regex::new(&re.replace("/\\./", "/")).unwrap();
+            let seg = PathPattern::Segments(pieces);
+            for p in paths {
+                assert_eq!(seg.is_match(p), re.is_match(p), "{pat} vs {p}");
+            }
+        }
+    }
 
     /// A pattern without `${{ }}` matches exactly the paths the anchored,
     /// escaped regex it used to be compiled into matches.
