@@ -36,7 +36,9 @@ pub struct Model {
     /// (file index, model)
     pub dockerfiles: Vec<(usize, Dockerfile)>,
     pub apps: Vec<AppFile>,
-    pub scripts: Vec<Script>,
+    /// Shell scripts, parsed when a rule first asks ([`Model::script`]):
+    /// only the scripts a Dockerfile runs and `*entrypoint*` scripts are.
+    pub scripts: Vec<LazyScript>,
     pub prisma: Vec<PrismaSchema>,
     pub workflows: Vec<Workflow>,
     pub nginx: Vec<NginxConf>,
@@ -65,11 +67,25 @@ pub struct Model {
     pub templates: Templates,
 }
 
+/// A shell script, parsed on first use.
+#[derive(Debug)]
+pub struct LazyScript {
+    pub file: usize,
+    parsed: std::sync::OnceLock<Script>,
+}
+
+impl LazyScript {
+    /// Whether a rule has asked for this script (it was parsed).
+    pub fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+}
+
 enum Parsed {
     Compose(ComposeFile),
     Dockerfile(Dockerfile),
     App(AppFile),
-    Script(Script),
+    Script,
     Prisma(PrismaSchema),
     Workflow(Workflow),
     Nginx(NginxConf),
@@ -115,7 +131,7 @@ impl Model {
                 FileKind::Compose => compose::parse(i, f).map(Parsed::Compose),
                 FileKind::Dockerfile => Ok(Parsed::Dockerfile(dockerfile::parse(f))),
                 FileKind::AppEntry | FileKind::AppModule => Ok(Parsed::App(appcode::parse(i, f))),
-                FileKind::Shell => Ok(Parsed::Script(shell::parse(i, f))),
+                FileKind::Shell => Ok(Parsed::Script),
                 FileKind::Prisma => Ok(Parsed::Prisma(prisma::parse(i, f))),
                 FileKind::Workflow => workflow::parse(i, f).map(Parsed::Workflow),
                 FileKind::Nginx => Ok(Parsed::Nginx(nginx::parse(i, f))),
@@ -146,9 +162,12 @@ impl Model {
                     slot[i] = apps.len();
                     apps.push(a)
                 }
-                Ok(Parsed::Script(s)) => {
+                Ok(Parsed::Script) => {
                     slot[i] = scripts.len();
-                    scripts.push(s)
+                    scripts.push(LazyScript {
+                        file: i,
+                        parsed: std::sync::OnceLock::new(),
+                    })
                 }
                 Ok(Parsed::Prisma(s)) => {
                     slot[i] = prisma.len();
@@ -338,7 +357,8 @@ impl Model {
 
     pub fn script(&self, rel: &str) -> Option<&Script> {
         let i = *self.by_rel.get(rel)?;
-        self.scripts.get(self.slot[i]).filter(|s| s.file == i)
+        let s = self.scripts.get(self.slot[i]).filter(|s| s.file == i)?;
+        Some(s.parsed.get_or_init(|| shell::parse(i, &self.files[i])))
     }
 
     pub fn prisma_schema(&self, rel: &str) -> Option<&PrismaSchema> {
@@ -637,3 +657,44 @@ fn exec_bits(root: &Path, files: &[SourceFile], kinds: &[FileKind]) -> HashMap<S
 }
 
 pub use crate::relpath::{join, parent};
+
+#[cfg(test)]
+mod lazy_tests {
+    use crate::config::Config;
+    use crate::project::Project;
+    use crate::templates::Templates;
+
+    /// Only scripts a container runs are parsed: a helper script nothing
+    /// runs is listed (its text is searched for `docker build` and `-f`)
+    /// but never parsed, and its findings would be none anyway.
+    #[test]
+    fn only_scripts_a_container_runs_are_parsed() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |rel: &str, text: &str| {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        w(
+            "docker-compose.yml",
+            "services:\n  api:\n    build: ./api\n    ports: [\"3000:3000\"]\n",
+        );
+        w(
+            "api/Dockerfile",
+            "FROM node:20-alpine\nWORKDIR /app\nCOPY start.sh ./\nENTRYPOINT [\"./start.sh\"]\n",
+        );
+        w("api/start.sh", "#!/bin/sh\nexec node dist/main.js\n");
+        w("scripts/release.sh", "#!/bin/sh\nnpm publish\n");
+        let p = Project::load(d.path(), Config::default(), Templates::default());
+        let findings = crate::rules::run(&p, &[], &[]);
+        let parsed = |rel: &str| {
+            p.scripts
+                .iter()
+                .find(|s| p.files[s.file].rel == rel)
+                .map(|s| s.is_parsed())
+        };
+        assert_eq!(parsed("api/start.sh"), Some(true), "{findings:?}");
+        assert_eq!(parsed("scripts/release.sh"), Some(false));
+        assert!(findings.iter().all(|f| f.path != "scripts/release.sh"));
+    }
+}
