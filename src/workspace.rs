@@ -10,10 +10,34 @@ use crate::relpath::{join, parent};
 
 #[derive(Debug, Clone, Default)]
 pub struct Workspace {
-    /// Package name -> (folder, entry candidates).
-    packages: HashMap<String, (String, Vec<String>)>,
+    /// Package name -> its folder and entries; the source files the
+    /// entries come from are worked out when an import names the package.
+    packages: HashMap<String, Package>,
     /// tsconfig `paths`: (pattern, targets), targets root-relative.
     paths: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Package {
+    dir: String,
+    /// `exports`, `main`, `module`, ... as written.
+    entries: Vec<String>,
+    candidates: std::sync::OnceLock<Vec<String>>,
+}
+
+impl Package {
+    fn new(dir: &str, entries: Vec<String>) -> Package {
+        Package {
+            dir: dir.to_string(),
+            entries,
+            candidates: Default::default(),
+        }
+    }
+    /// [`entry_candidates`], once.
+    fn candidates(&self) -> &[String] {
+        self.candidates
+            .get_or_init(|| entry_candidates(&self.dir, &self.entries))
+    }
 }
 
 /// JSON with comments and trailing commas (tsconfig).
@@ -206,10 +230,8 @@ impl Workspace {
                         entries.push(s.to_string());
                     }
                 }
-                ws.packages.insert(
-                    name.to_string(),
-                    (dir.to_string(), entry_candidates(dir, &entries)),
-                );
+                ws.packages
+                    .insert(name.to_string(), Package::new(dir, entries));
             }
         }
         // tsconfig paths (root configs; `extends` is not followed).
@@ -267,9 +289,10 @@ impl Workspace {
         } else {
             (parts[0].to_string(), spec.split_once('/').map(|(_, r)| r))
         };
-        if let Some((dir, entries)) = self.packages.get(&name) {
+        if let Some(pkg) = self.packages.get(&name) {
+            let dir = &pkg.dir;
             match rest {
-                None => out.extend(entries.iter().cloned()),
+                None => out.extend(pkg.candidates().iter().cloned()),
                 Some(r) => {
                     for base in [r.to_string(), format!("src/{r}")] {
                         if let Some(j) = join(dir, &base) {
@@ -305,10 +328,7 @@ mod tests {
         let mut ws = Workspace::default();
         ws.packages.insert(
             "@acme/sdk".into(),
-            (
-                "packages/sdk".into(),
-                entry_candidates("packages/sdk", &["./dist/index.js".into()]),
-            ),
+            Package::new("packages/sdk", vec!["./dist/index.js".into()]),
         );
         ws.paths
             .push(("@lib/*".into(), vec!["libs/*/src/index.ts".into()]));
