@@ -106,17 +106,7 @@ fn object_spec(o: Node, s: &str, value: Option<String>) -> Option<NameArray> {
     if elems.iter().any(|e| kind(e) != "pair") {
         return None; // spreads, methods: not a plain schema
     }
-    let separator = if elems.len() >= 2 {
-        let between = &s[elems[elems.len() - 2].end_byte()..elems[elems.len() - 1].start_byte()];
-        let after_comma = between.split_once(',').map(|(_, r)| r).unwrap_or(" ");
-        if after_comma.chars().all(char::is_whitespace) {
-            format!(",{after_comma}")
-        } else {
-            ", ".into()
-        }
-    } else {
-        ", ".into()
-    };
+    let separator = list_separator(&elems, s);
     Some(NameArray {
         insert_at: elems
             .last()
@@ -235,6 +225,21 @@ pub fn env_name(n: Node, s: &str) -> Option<String> {
         "member_expression" => Some(text(n.child_by_field_name("property")?, s).to_string()),
         "subscript_expression" => literal(n.child_by_field_name("index")?, s),
         _ => None,
+    }
+}
+
+/// The separator a list writes between its last two elements (`,` and the
+/// blanks or line break after it), `, ` when it has fewer than two.
+fn list_separator(elems: &[Node], s: &str) -> String {
+    if elems.len() < 2 {
+        return ", ".into();
+    }
+    let between = &s[elems[elems.len() - 2].end_byte()..elems[elems.len() - 1].start_byte()];
+    let after_comma = between.split_once(',').map(|(_, r)| r).unwrap_or(" ");
+    if after_comma.chars().all(char::is_whitespace) {
+        format!(",{after_comma}")
+    } else {
+        ", ".into()
     }
 }
 
@@ -668,17 +673,7 @@ fn name_array(arr: Node, s: &str, line: usize) -> Option<(Vec<(String, bool)>, N
         .find(|e| kind(*e) == "string")
         .and_then(|e| text(*e, s).chars().next())
         .unwrap_or('\'');
-    let separator = if elems.len() >= 2 {
-        let between = &s[elems[elems.len() - 2].end_byte()..elems[elems.len() - 1].start_byte()];
-        let after_comma = between.split_once(',').map(|(_, r)| r).unwrap_or(" ");
-        if after_comma.chars().all(char::is_whitespace) {
-            format!(",{after_comma}")
-        } else {
-            ", ".into()
-        }
-    } else {
-        ", ".into()
-    };
+    let separator = list_separator(&elems, s);
     Some((
         names,
         NameArray {
