@@ -5,6 +5,7 @@
 //! it imports by name, whether it imports the Prisma client, and where a
 //! start-up guard can go.
 
+use crate::formats::routes::specifier;
 use crate::formats::treesitter::kind;
 use tree_sitter::Node;
 
@@ -780,16 +781,10 @@ pub fn analyse(
                             "named_imports" => {
                                 let mut c5 = part.walk();
                                 for spec in part.named_children(&mut c5) {
-                                    let nm = spec
-                                        .child_by_field_name("name")
-                                        .map(|x| text(x, s))
-                                        .unwrap_or("");
-                                    let alias = spec
-                                        .child_by_field_name("alias")
-                                        .map(|x| text(x, s))
-                                        .unwrap_or(nm)
-                                        .to_string();
-                                    match (src.as_str(), nm) {
+                                    let Some((alias, nm)) = specifier(spec, s) else {
+                                        continue;
+                                    };
+                                    match (src.as_str(), nm.as_str()) {
                                         ("envalid", "str") => libs.envalid_str = Some(alias),
                                         ("zod", "z") => libs.zod = Some(alias),
                                         _ => {}
@@ -819,16 +814,11 @@ pub fn analyse(
                             "named_imports" => {
                                 let mut c5 = part.walk();
                                 for spec in part.named_children(&mut c5) {
-                                    let nm = spec
-                                        .child_by_field_name("name")
-                                        .map(|x| text(x, s))
-                                        .unwrap_or("");
-                                    let alias = spec
-                                        .child_by_field_name("alias")
-                                        .map(|x| text(x, s))
-                                        .unwrap_or(nm);
+                                    let Some((alias, nm)) = specifier(spec, s) else {
+                                        continue;
+                                    };
                                     if nm == "config" || nm == "configDotenv" {
-                                        dotenv_fns.push(alias.to_string());
+                                        dotenv_fns.push(alias);
                                     }
                                 }
                             }

@@ -111,7 +111,9 @@ fn text<'a>(n: tree_sitter::Node, s: &'a str) -> &'a str {
 
 /// An `import_specifier` / `export_specifier` (`name` or `name as alias`):
 /// (the alias, or the name when there is none; the name).
-fn specifier(x: tree_sitter::Node, s: &str) -> Option<(String, String)> {
+/// An import specifier's (local name, imported name): `{ a as b }` is
+/// `(b, a)`, `{ a }` is `(a, a)`.
+pub(crate) fn specifier(x: tree_sitter::Node, s: &str) -> Option<(String, String)> {
     let name = text(x.child_by_field_name("name")?, s).to_string();
     let alias = x
         .child_by_field_name("alias")
