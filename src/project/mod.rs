@@ -21,9 +21,10 @@ pub struct Project {
     pub graph: Graph,
     /// What each graph service's container gets (indexed like `graph.services`).
     pub service_env: Vec<crate::env::ServiceEnv>,
-    /// Fixes several rules share, computed once per image (keyed by the
-    /// image's index in `graph.images`, and the stage): the Prisma client moved to build
-    /// time (DKR002, ENT004, ENT003, DKR001), by (image, stage index).
+    /// Fixes several rules share, computed once per image: the Prisma
+    /// client moved to build time (DKR002, ENT004, ENT003, DKR001), keyed by
+    /// the addresses of the image node and its stage (stable while the
+    /// rules run; cleared with the graph).
     pub shared_fixes: std::sync::Mutex<
         std::collections::HashMap<(usize, usize), Result<crate::finding::Fix, String>>,
     >,
@@ -48,6 +49,7 @@ impl Project {
         m.workspace = Default::default();
         self.graph = Graph::default();
         self.service_env = Vec::new();
+        self.shared_fixes = Default::default();
     }
 
     pub fn load(root: &Path, config: Config, templates: Templates) -> Project {

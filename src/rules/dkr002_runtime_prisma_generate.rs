@@ -174,26 +174,17 @@ pub fn image_schema(p: &Project, ctx: &ImageCtx) -> Option<String> {
 pub fn move_to_build(p: &Project, ctx: &ImageCtx) -> Result<Fix, String> {
     // Asked by up to four rules per image: computed once per image and
     // stage (scripts' rules take the final stage, others `build.target`'s).
-    let key = p
-        .graph
-        .images
-        .iter()
-        .position(|i| std::ptr::eq(i, ctx.img))
-        .zip(
-            ctx.df
-                .stages
-                .iter()
-                .position(|s| std::ptr::eq(s, ctx.stage)),
-        );
-    if let Some(k) = key {
-        if let Some(r) = p.shared_fixes.lock().unwrap().get(&k) {
-            return r.clone();
-        }
+    // Keyed by address: the graph and models do not move while rules run
+    // (a lookup by position would be linear in the images, per call).
+    let key = (
+        ctx.img as *const crate::graph::ImageNode as usize,
+        ctx.stage as *const crate::formats::dockerfile::Stage as usize,
+    );
+    if let Some(r) = p.shared_fixes.lock().unwrap().get(&key) {
+        return r.clone();
     }
     let r = move_to_build_uncached(p, ctx);
-    if let Some(k) = key {
-        p.shared_fixes.lock().unwrap().insert(k, r.clone());
-    }
+    p.shared_fixes.lock().unwrap().insert(key, r.clone());
     r
 }
 
